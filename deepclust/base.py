@@ -1,0 +1,314 @@
+"""The estimator contract every deepclust method follows.
+
+:class:`BaseClusterer` gives the scikit-learn clustering contract (``fit`` returns self,
+``fit_predict``, ``predict``/``transform`` where the method allows, learned attributes
+ending in ``_``), input validation with one-line errors, seeding, and ``save``/``load``.
+:class:`DeepClusterer` adds what torch models need: device choice, a progress bar,
+per-epoch ``history_``, and checkpoint/resume through :mod:`deepclust.training`.
+
+A subclass implements ``_fit(X)`` (and ``_predict``/``_transform`` when it can) and, for
+torch models, ``_build_modules()`` so that :meth:`BaseClusterer.load` can rebuild the
+networks before loading their weights.
+"""
+
+from __future__ import annotations
+
+import importlib
+import numbers
+import os
+from abc import ABCMeta, abstractmethod
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClusterMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from .exceptions import ConfigError, DataError
+from .training import TrainingLoop
+from .utils import atomic_path, resolve_device, seed_everything
+
+_FORMAT = "deepclust-model"
+_FORMAT_VERSION = 1
+
+
+class PersistenceMixin:
+    """``save``/``load`` of parameters, learned attributes and network weights.
+
+    Learned attributes (names ending in ``_``) that are arrays, tensors, numbers,
+    strings or containers of those are stored as they are; ``torch.nn.Module``
+    attributes are stored as state dicts and rebuilt by ``_build_modules()`` on load.
+    """
+
+    def _module_attributes(self) -> dict[str, torch.nn.Module]:
+        return {
+            k: v
+            for k, v in vars(self).items()
+            if k.endswith("_") and not k.startswith("_") and isinstance(v, torch.nn.Module)
+        }
+
+    def _build_modules(self) -> None:
+        """Recreate the (untrained) networks from parameters and learned shapes.
+
+        Torch-based subclasses override this; it is called by :meth:`load` before the
+        saved weights are copied in.
+        """
+
+    def _after_load(self) -> None:
+        """Hook to rebuild non-serialisable helpers from restored attributes."""
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write parameters, learned attributes and network weights to ``path``.
+
+        The file is written atomically; it is read back with :meth:`load`, which needs
+        no pickle of arbitrary objects (``torch.load(weights_only=True)``).
+        """
+        check_is_fitted(self)
+        attributes = {}
+        for key, value in vars(self).items():
+            if not key.endswith("_") or key.startswith("_"):
+                continue
+            if isinstance(value, torch.nn.Module):
+                continue
+            encoded = _encode(value)
+            if encoded is not _SKIP:
+                attributes[key] = encoded
+        payload = {
+            "format": _FORMAT,
+            "version": _FORMAT_VERSION,
+            "class": f"{type(self).__module__}:{type(self).__qualname__}",
+            "params": _encode(self.get_params(deep=False)),
+            "attributes": attributes,
+            "modules": {k: m.state_dict() for k, m in self._module_attributes().items()},
+        }
+        target = Path(path)
+        with atomic_path(target) as tmp:
+            torch.save(payload, tmp)
+        return target
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, device: str | None = None) -> Any:
+        """Read an estimator written by :meth:`save`.
+
+        Parameters
+        ----------
+        path : path-like
+            File written by ``save``.
+        device : str, optional
+            Device for the networks (default: the saved ``device`` parameter, resolved
+            on this machine).
+        """
+        p = Path(path)
+        if not p.is_file():
+            raise DataError(f"model file not found: {p}")
+        try:
+            payload = torch.load(p, map_location="cpu", weights_only=True)
+        except Exception as exc:  # noqa: BLE001 - any unreadable file is the same user error
+            name = exc.__class__.__name__
+            raise DataError(f"{p} is not a deepclust model file ({name})") from exc
+        if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
+            raise DataError(f"{p} is not a deepclust model file")
+        module_name, _, qualname = payload["class"].partition(":")
+        if not module_name.startswith("deepclust."):
+            raise DataError(f"{p} names a class outside deepclust: {payload['class']}")
+        klass = getattr(importlib.import_module(module_name), qualname)
+        if not (isinstance(klass, type) and issubclass(klass, cls)):
+            raise DataError(f"{p} holds a {qualname}, not a {cls.__name__}")
+        est = klass(**_decode(payload["params"]))
+        if device is not None and "device" in est.get_params():
+            est.set_params(device=device)
+        for key, value in payload["attributes"].items():
+            setattr(est, key, _decode(value))
+        if "device" in est.get_params():
+            est.device_ = resolve_device(est.device)
+        est._build_modules()
+        modules = est._module_attributes()
+        for name, state in payload["modules"].items():
+            if name not in modules:
+                raise DataError(f"{p}: network {name!r} is unknown to {qualname}")
+            modules[name].load_state_dict(state)
+        for m in modules.values():
+            m.to(getattr(est, "device_", "cpu"))
+            m.eval()
+        est._after_load()
+        return est
+
+
+class BaseClusterer(PersistenceMixin, ClusterMixin, BaseEstimator, metaclass=ABCMeta):
+    """Base of all deepclust estimators (classic and deep).
+
+    Subclasses store their parameters in ``__init__`` only (sklearn rule) and implement
+    ``_fit(X)``; validation, seeding and the ``n_clusters`` check happen in :meth:`fit`.
+    """
+
+    #: What ``fit`` accepts: ``"vectors"`` (n_samples, n_features); ``"hsi"`` a scene cube
+    #: (rows, cols, bands); ``"climate"`` a cube (time, lat, lon, variables).
+    input_kind: ClassVar[str] = "vectors"
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, X: Any, y: Any = None) -> BaseClusterer:
+        """Learn the clustering of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training samples.
+        y : ignored
+            Present for API consistency; labels are never used for fitting.
+
+        Returns
+        -------
+        self
+        """
+        X = self._validate_fit_input(X)
+        self._check_n_clusters(self._n_samples_of(X))
+        seed_everything(getattr(self, "random_state", None))
+        self._fit(X)
+        return self
+
+    def fit_predict(self, X: Any, y: Any = None, **kwargs: Any) -> np.ndarray:
+        """Fit and return ``labels_``."""
+        return self.fit(X, **kwargs).labels_
+
+    @abstractmethod
+    def _fit(self, X: Any) -> None:
+        """Fit on validated input; must set ``labels_``."""
+
+    # ------------------------------------------------------------ validation
+    def _validate_fit_input(self, X: Any) -> Any:
+        return validate_data(self, X, reset=True, dtype=[np.float64, np.float32])
+
+    def _validate_new_input(self, X: Any) -> Any:
+        check_is_fitted(self)
+        return validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+
+    @staticmethod
+    def _n_samples_of(X: Any) -> int:
+        return int(X.shape[0])
+
+    def _check_n_clusters(self, n_samples: int) -> None:
+        k = getattr(self, "n_clusters", None)
+        if k is None:
+            return
+        if not isinstance(k, numbers.Integral) or isinstance(k, bool):
+            raise ConfigError(f"n_clusters must be an integer, got {k!r}")
+        if k < 2:
+            raise ConfigError(f"n_clusters={k} is too small; expected an integer >= 2")
+        if k > n_samples:
+            raise ConfigError(
+                f"n_clusters={k} is larger than the number of samples (n_samples={n_samples}); "
+                "expected 2 <= n_clusters <= n_samples"
+            )
+
+
+class TorchMixin:
+    """Fit-time plumbing shared by every torch-based estimator.
+
+    The estimator's ``__init__`` lists these parameters explicitly (sklearn rule):
+
+    ``device``
+        ``"auto"`` (CUDA > MPS > CPU) or an explicit torch device string.
+    ``random_state``
+        Seeds torch, NumPy and Python; a seeded CPU run reproduces ``labels_`` exactly.
+    ``verbose``
+        Show a progress bar with the current losses.
+    ``checkpoint_dir``, ``checkpoint_every``, ``resume``
+        Save the training state every N epochs; with ``resume=True`` a stopped run
+        continues from its last checkpoint and ends exactly as an uninterrupted one.
+    """
+
+    device: str
+    random_state: int | None
+    verbose: bool
+    checkpoint_dir: str | None
+    checkpoint_every: int
+    resume: bool
+
+    def _begin_fit(self) -> None:
+        every = self.checkpoint_every
+        if not isinstance(every, numbers.Integral) or every < 1:
+            raise ConfigError(f"checkpoint_every must be a positive integer, got {every!r}")
+        if self.resume and not self.checkpoint_dir:
+            raise ConfigError("resume=True needs checkpoint_dir (where the checkpoints are)")
+        seed_everything(self.random_state)
+        self.device_ = resolve_device(self.device)
+        self.history_: list[dict[str, Any]] = []
+
+    def _loop(
+        self, stage: str, n_epochs: int, state: dict[str, Any], *, checkpoint_dir: Any = None
+    ) -> TrainingLoop:
+        """A :class:`~deepclust.training.TrainingLoop` wired to this estimator's settings."""
+        return TrainingLoop(
+            stage,
+            n_epochs,
+            state=state,
+            history=self.history_,
+            checkpoint_dir=checkpoint_dir or self.checkpoint_dir,
+            checkpoint_every=self.checkpoint_every,
+            resume=self.resume,
+            verbose=self.verbose,
+        )
+
+    def _as_tensor(self, X: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(np.ascontiguousarray(X), dtype=torch.float32, device=self.device_)
+
+
+class DeepClusterer(TorchMixin, BaseClusterer):
+    """Base of the torch-based clustering estimators (see :class:`TorchMixin`)."""
+
+    def fit(self, X: Any, y: Any = None) -> DeepClusterer:
+        X = self._validate_fit_input(X)
+        self._check_n_clusters(self._n_samples_of(X))
+        self._begin_fit()
+        self._fit(X)
+        return self
+
+
+_SKIP = object()
+
+
+def _encode(value: Any) -> Any:
+    """Map a learned attribute onto types ``torch.load(weights_only=True)`` accepts."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        if value.dtype == object:
+            return {"__list__": [_encode(v) for v in value.tolist()]}
+        return {"__ndarray__": torch.from_numpy(np.ascontiguousarray(value))}
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu()
+    if isinstance(value, torch.device):
+        return {"__device__": str(value)}
+    if isinstance(value, (list, tuple)):
+        items = [_encode(v) for v in value]
+        if any(v is _SKIP for v in items):
+            return _SKIP
+        return {"__tuple__": items} if isinstance(value, tuple) else items
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            ev = _encode(v)
+            if ev is _SKIP:
+                return _SKIP
+            out[str(k)] = ev
+        return out
+    return _SKIP
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, dict):
+        if "__ndarray__" in value and len(value) == 1:
+            return value["__ndarray__"].numpy()
+        if "__list__" in value and len(value) == 1:
+            return np.array([_decode(v) for v in value["__list__"]], dtype=object)
+        if "__tuple__" in value and len(value) == 1:
+            return tuple(_decode(v) for v in value["__tuple__"])
+        if "__device__" in value and len(value) == 1:
+            return torch.device(value["__device__"])
+        return {k: _decode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    return value

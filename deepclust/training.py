@@ -1,0 +1,255 @@
+"""The one training loop: epochs, progress bar, history, checkpoint every N epochs, exact resume.
+
+Every method runs its training stages (pretraining, clustering, ...) through
+:class:`TrainingLoop`. A stage is a named sequence of epochs; the method supplies an
+``epoch_fn(epoch) -> dict of losses`` and the objects whose state must survive a restart
+(networks, optimizers, schedulers, tensors). The loop owns a torch generator for
+shuffling, so that a resumed run draws the same batches as an uninterrupted one.
+
+A checkpoint holds the stage's objects, the epoch reached, the history so far and the
+Python/NumPy/torch random states. With ``resume=True`` a stage whose checkpoint says it
+finished is restored without training; an unfinished one continues from its last
+checkpoint. Because the random states are restored too, the resumed run ends with the
+same weights and labels as an uninterrupted run with the same seed.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from .exceptions import DataError
+from .utils import atomic_path
+
+
+class TensorState:
+    """Bundle plain tensors (e.g. a table of per-sample statistics) for checkpointing.
+
+    Tensors are updated in place by the method; ``load_state_dict`` copies saved values
+    back into the same tensors.
+    """
+
+    def __init__(self, **tensors: torch.Tensor) -> None:
+        self.tensors = tensors
+
+    def __getitem__(self, key: str) -> torch.Tensor:
+        return self.tensors[key]
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        return {k: v.detach().cpu().clone() for k, v in self.tensors.items()}
+
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        for k, v in state.items():
+            self.tensors[k].copy_(v.to(self.tensors[k].device))
+
+
+class _GeneratorState:
+    def __init__(self, generator: torch.Generator) -> None:
+        self.generator = generator
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        return {"state": self.generator.get_state()}
+
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        self.generator.set_state(state["state"])
+
+
+def _rng_state() -> dict[str, Any]:
+    np_state = np.random.get_state()  # noqa: NPY002 - the global state is what we restore
+    state = {
+        "python": random.getstate(),
+        "numpy": (
+            np_state[0],
+            torch.from_numpy(np_state[1].astype(np.int64)),
+            int(np_state[2]),
+            int(np_state[3]),
+            float(np_state[4]),
+        ),
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict[str, Any]) -> None:
+    py = state["python"]
+    random.setstate((py[0], tuple(py[1]), py[2]))
+    name, keys, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, cached))  # noqa: NPY002
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+class TrainingLoop:
+    """Run one named training stage.
+
+    Parameters
+    ----------
+    stage : str
+        Name of the stage (used for the checkpoint file and in ``history_``).
+    n_epochs : int
+        Number of epochs of this stage.
+    state : dict
+        Objects with ``state_dict``/``load_state_dict`` to checkpoint (modules,
+        optimizers, schedulers, :class:`TensorState`).
+    history : list
+        The estimator's ``history_``; one dict per epoch is appended.
+    checkpoint_dir : path-like or None
+        Where checkpoints go (``<dir>/<stage>.pt``); None disables checkpointing.
+    checkpoint_every : int
+        Save every this many epochs (and always after the last one).
+    resume : bool
+        Continue from an existing checkpoint of this stage.
+    verbose : bool
+        Show a tqdm progress bar with the latest losses.
+    """
+
+    def __init__(
+        self,
+        stage: str,
+        n_epochs: int,
+        *,
+        state: dict[str, Any],
+        history: list[dict[str, Any]],
+        checkpoint_dir: str | Path | None = None,
+        checkpoint_every: int = 10,
+        resume: bool = False,
+        verbose: bool = False,
+    ) -> None:
+        self.stage = stage
+        self.n_epochs = int(n_epochs)
+        self.history = history
+        self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir else None
+        self.checkpoint_every = max(1, int(checkpoint_every))
+        self.resume = resume
+        self.verbose = verbose
+        # Seeded from the global torch RNG, so it follows random_state.
+        seed = int(torch.randint(0, 2**62, (1,)).item())
+        self.generator = torch.Generator().manual_seed(seed)
+        self.state = dict(state)
+        self.state["_batch_generator"] = _GeneratorState(self.generator)
+        self.epoch = 0
+        self.stopped = False
+
+    # ----------------------------------------------------------------- batches
+    def batches(
+        self, n: int, batch_size: int, *, shuffle: bool = True, drop_last: bool = False
+    ) -> Iterator[torch.Tensor]:
+        """Yield index tensors covering ``range(n)`` in mini-batches.
+
+        The permutation comes from the loop's own generator, whose state is
+        checkpointed, so a resumed run sees the same batches.
+        """
+        order = torch.randperm(n, generator=self.generator) if shuffle else torch.arange(n)
+        stop = (n // batch_size) * batch_size if drop_last else n
+        for start in range(0, stop, batch_size):
+            yield order[start : start + batch_size]
+
+    def n_batches(self, n: int, batch_size: int, drop_last: bool = False) -> int:
+        return n // batch_size if drop_last else math.ceil(n / batch_size)
+
+    def stop(self) -> None:
+        """End the stage after the current epoch (e.g. a label-free convergence test).
+
+        The checkpoint records it, so a resumed run does not train the stage further.
+        """
+        self.stopped = True
+
+    # -------------------------------------------------------------- checkpoint
+    @property
+    def checkpoint_path(self) -> Path | None:
+        if self.checkpoint_dir is None:
+            return None
+        return self.checkpoint_dir / f"{self.stage}.pt"
+
+    def _save(self, epoch: int) -> None:
+        path = self.checkpoint_path
+        if path is None:
+            return
+        payload = {
+            "stage": self.stage,
+            "epoch": epoch,
+            "n_epochs": self.n_epochs,
+            "stopped": self.stopped,
+            "history": list(self.history),
+            "rng": _rng_state(),
+            "state": {k: obj.state_dict() for k, obj in self.state.items()},
+        }
+        with atomic_path(path) as tmp:
+            torch.save(payload, tmp)
+
+    def _load(self) -> int:
+        path = self.checkpoint_path
+        if path is None or not self.resume or not path.is_file():
+            return 0
+        try:
+            payload = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:  # noqa: BLE001
+            raise DataError(f"checkpoint {path} cannot be read ({exc.__class__.__name__})") from exc
+        if payload.get("stage") != self.stage or payload.get("n_epochs") != self.n_epochs:
+            raise DataError(
+                f"checkpoint {path} is for stage {payload.get('stage')!r} with "
+                f"{payload.get('n_epochs')} epochs, not {self.stage!r} with {self.n_epochs}; "
+                "use a fresh checkpoint_dir or the same settings"
+            )
+        missing = set(self.state) - set(payload["state"])
+        if missing:
+            raise DataError(f"checkpoint {path} lacks state for {sorted(missing)}")
+        for key, obj in self.state.items():
+            obj.load_state_dict(payload["state"][key])
+        self.history[:] = payload["history"]
+        _set_rng_state(payload["rng"])
+        self.stopped = bool(payload.get("stopped", False))
+        return self.n_epochs if self.stopped else int(payload["epoch"])
+
+    # --------------------------------------------------------------------- run
+    def run(self, epoch_fn: Callable[[int], dict[str, float]]) -> list[dict[str, Any]]:
+        """Run the remaining epochs of the stage; return this stage's history records."""
+        start = self._load()
+        self.epoch = start
+        bar = tqdm(
+            total=self.n_epochs,
+            initial=start,
+            desc=self.stage,
+            disable=not self.verbose,
+            leave=False,
+            dynamic_ncols=True,
+        )
+        try:
+            for epoch in range(start, self.n_epochs):
+                tic = time.perf_counter()
+                losses = epoch_fn(epoch)
+                record: dict[str, Any] = {"stage": self.stage, "epoch": epoch + 1}
+                record.update({k: float(v) for k, v in losses.items()})
+                record["seconds"] = time.perf_counter() - tic
+                self.history.append(record)
+                self.epoch = epoch + 1
+                bar.update(1)
+                bar.set_postfix({k: f"{v:.4g}" for k, v in losses.items()}, refresh=False)
+                last = self.epoch == self.n_epochs or self.stopped
+                if self.epoch % self.checkpoint_every == 0 or last:
+                    self._save(self.epoch)
+                if self.stopped:
+                    break
+        finally:
+            bar.close()
+        return [r for r in self.history if r.get("stage") == self.stage]
+
+
+def adam(params: Any, lr: float, **kwargs: Any) -> torch.optim.Adam:
+    """Adam with the fused kernel where torch has one (about 1.5x faster steps on CPU)."""
+    params = list(params)
+    try:
+        return torch.optim.Adam(params, lr=lr, fused=True, **kwargs)
+    except (RuntimeError, TypeError, ValueError):
+        return torch.optim.Adam(params, lr=lr, **kwargs)
