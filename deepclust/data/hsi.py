@@ -1,0 +1,1124 @@
+"""Hyperspectral scenes: loaders for ``.mat`` / ``.npy`` / ENVI files and patch features.
+
+Every loader returns a :class:`~deepclust.data.container.Dataset` with ``kind="hsi"``:
+``cube`` is the ``(rows, cols, bands)`` float32 scene, ``X`` its ``(rows*cols, bands)``
+view in row-major pixel order, ``y`` the flattened ground truth (0 = unlabelled) and
+``mask`` the labelled pixels.
+
+The preprocessing helpers never hold more than the scene, one padded copy of it and
+one chunk of patches at a time, so 17 x 17 patches of a 10^6-pixel scene can be turned
+into PCA features without materialising the ``(n, 17, 17, bands)`` patch tensor.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..exceptions import ConfigError, DataError, DataNotFoundError
+from .container import Dataset
+
+__all__ = [
+    "SCENES",
+    "extract_patches",
+    "iter_patches",
+    "load_houston2013",
+    "load_hsi",
+    "load_indian_pines",
+    "load_ksc",
+    "load_pavia_university",
+    "load_salinas",
+    "load_salinas_a",
+    "load_trento",
+    "patch_features",
+    "pca_reduce",
+    "standardize_bands",
+]
+
+_GIC = "http://www.ehu.eus/ccwintco/uploads/"
+_GIC_PAGE = "https://www.ehu.eus/ccwintco/index.php/Hyperspectral_Remote_Sensing_Scenes"
+
+_SALINAS_NAMES = {
+    1: "Brocoli_green_weeds_1",
+    2: "Brocoli_green_weeds_2",
+    3: "Fallow",
+    4: "Fallow_rough_plow",
+    5: "Fallow_smooth",
+    6: "Stubble",
+    7: "Celery",
+    8: "Grapes_untrained",
+    9: "Soil_vinyard_develop",
+    10: "Corn_senesced_green_weeds",
+    11: "Lettuce_romaine_4wk",
+    12: "Lettuce_romaine_5wk",
+    13: "Lettuce_romaine_6wk",
+    14: "Lettuce_romaine_7wk",
+    15: "Vinyard_untrained",
+    16: "Vinyard_vertical_trellis",
+}
+
+#: Benchmark scenes. ``files`` are the official (data, ground truth) file names, ``keys``
+#: the variable names inside them (for Houston 2013 and Trento, which circulate in several
+#: repackagings, every accepted alternative), ``urls`` the GIC download addresses (None:
+#: no open official download), ``md5`` checksums verified against the official files
+#: (None: not verified here, the download is then not checksum-checked), ``shape`` the
+#: (rows, cols, bands) of the official cube and ``class_names`` the official label names.
+SCENES: dict[str, dict[str, Any]] = {
+    "indian_pines": {
+        "title": "Indian Pines (AVIRIS, water-absorption bands removed)",
+        "files": ("Indian_pines_corrected.mat", "Indian_pines_gt.mat"),
+        "keys": (("indian_pines_corrected",), ("indian_pines_gt",)),
+        "urls": (_GIC + "6/67/Indian_pines_corrected.mat", _GIC + "c/c4/Indian_pines_gt.mat"),
+        "md5": (None, None),
+        "shape": (145, 145, 200),
+        "n_classes": 16,
+        "class_names": {
+            1: "Alfalfa",
+            2: "Corn-notill",
+            3: "Corn-mintill",
+            4: "Corn",
+            5: "Grass-pasture",
+            6: "Grass-trees",
+            7: "Grass-pasture-mowed",
+            8: "Hay-windrowed",
+            9: "Oats",
+            10: "Soybean-notill",
+            11: "Soybean-mintill",
+            12: "Soybean-clean",
+            13: "Wheat",
+            14: "Woods",
+            15: "Buildings-Grass-Trees-Drives",
+            16: "Stone-Steel-Towers",
+        },
+    },
+    "pavia_university": {
+        "title": "Pavia University (ROSIS)",
+        "files": ("PaviaU.mat", "PaviaU_gt.mat"),
+        "keys": (("paviaU",), ("paviaU_gt",)),
+        "urls": (_GIC + "e/ee/PaviaU.mat", _GIC + "5/50/PaviaU_gt.mat"),
+        "md5": (None, None),
+        "shape": (610, 340, 103),
+        "n_classes": 9,
+        "class_names": {
+            1: "Asphalt",
+            2: "Meadows",
+            3: "Gravel",
+            4: "Trees",
+            5: "Painted metal sheets",
+            6: "Bare Soil",
+            7: "Bitumen",
+            8: "Self-Blocking Bricks",
+            9: "Shadows",
+        },
+    },
+    "salinas": {
+        "title": "Salinas (AVIRIS, water-absorption bands removed)",
+        "files": ("Salinas_corrected.mat", "Salinas_gt.mat"),
+        "keys": (("salinas_corrected",), ("salinas_gt",)),
+        "urls": (_GIC + "a/a3/Salinas_corrected.mat", _GIC + "f/fa/Salinas_gt.mat"),
+        "md5": (None, None),
+        "shape": (512, 217, 204),
+        "n_classes": 16,
+        "class_names": dict(_SALINAS_NAMES),
+    },
+    "salinas_a": {
+        "title": "Salinas-A (AVIRIS sub-scene of Salinas, water-absorption bands removed)",
+        "files": ("SalinasA_corrected.mat", "SalinasA_gt.mat"),
+        "keys": (("salinasA_corrected",), ("salinasA_gt",)),
+        "urls": (_GIC + "1/1a/SalinasA_corrected.mat", _GIC + "a/aa/SalinasA_gt.mat"),
+        "md5": ("4852da09661d629f5033ca1d23b908ae", "d5c82204f36f9e10c9081e4e68ece1c3"),
+        "shape": (83, 86, 204),
+        "n_classes": 6,
+        "class_names": {k: _SALINAS_NAMES[k] for k in (1, 10, 11, 12, 13, 14)},
+    },
+    "ksc": {
+        "title": "Kennedy Space Center (AVIRIS)",
+        "files": ("KSC.mat", "KSC_gt.mat"),
+        "keys": (("KSC",), ("KSC_gt",)),
+        "urls": (_GIC + "2/26/KSC.mat", _GIC + "a/a6/KSC_gt.mat"),
+        "md5": (None, None),
+        "shape": (512, 614, 176),
+        "n_classes": 13,
+        "class_names": {
+            1: "Scrub",
+            2: "Willow swamp",
+            3: "Cabbage palm hammock",
+            4: "Cabbage palm/oak hammock",
+            5: "Slash pine",
+            6: "Oak/broadleaf hammock",
+            7: "Hardwood swamp",
+            8: "Graminoid marsh",
+            9: "Spartina marsh",
+            10: "Cattail marsh",
+            11: "Salt marsh",
+            12: "Mud flats",
+            13: "Water",
+        },
+    },
+    "houston2013": {
+        "title": "Houston 2013 (ITRES CASI-1500, IEEE GRSS Data Fusion Contest 2013)",
+        "source": "the IEEE GRSS Data Fusion Contest 2013 (University of Houston campus scene)",
+        # The official release is GeoTIFF + ENVI ROIs; these are the usual .mat repackagings.
+        "files": ("Houston.mat", "Houston_gt.mat"),
+        "alt_files": (
+            ("Houston13.mat", "Houston2013.mat", "Houston_HSI.mat", "HSI.mat"),
+            ("Houston13_gt.mat", "Houston2013_gt.mat", "Houston13_7gt.mat", "gt.mat"),
+        ),
+        "keys": (
+            ("Houston", "houston", "Houston13", "ori_data", "HSI", "data"),
+            ("Houston_gt", "houston_gt", "Houston13_gt", "map", "gt", "label", "labels"),
+        ),
+        "urls": None,
+        "md5": (None, None),
+        "shape": (349, 1905, 144),  # full scene; SCDSC uses a 130 x 130, 7-class crop
+        "n_classes": 15,
+        "class_names": {
+            1: "Healthy grass",
+            2: "Stressed grass",
+            3: "Synthetic grass",
+            4: "Trees",
+            5: "Soil",
+            6: "Water",
+            7: "Residential",
+            8: "Commercial",
+            9: "Road",
+            10: "Highway",
+            11: "Railway",
+            12: "Parking Lot 1",
+            13: "Parking Lot 2",
+            14: "Tennis Court",
+            15: "Running Track",
+        },
+    },
+    "trento": {
+        "title": "Trento (AISA Eagle hyperspectral part of the multisource Trento dataset)",
+        "source": "the authors of the multisource (hyperspectral + LiDAR) Trento dataset "
+        "(University of Trento), on request",
+        "files": ("Trento.mat", "Trento_gt.mat"),
+        "alt_files": (
+            ("Trento_HSI.mat", "HSI_Trento.mat", "HSI.mat"),
+            ("GT_Trento.mat", "Trento_allgrd.mat", "allgrd.mat", "gt.mat"),
+        ),
+        "keys": (
+            ("Trento", "trento", "HSI_Trento", "HSI", "hsi", "data"),
+            ("Trento_gt", "trento_gt", "GT_Trento", "allgrd", "gt", "label", "labels"),
+        ),
+        "urls": None,
+        "md5": (None, None),
+        "shape": (166, 600, 63),
+        "n_classes": 6,
+        "class_names": {
+            1: "Apple trees",
+            2: "Buildings",
+            3: "Ground",
+            4: "Woods",
+            5: "Vineyard",
+            6: "Roads",
+        },
+    },
+}
+
+_INTEGER = {"int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64", "logical"}
+_NUMERIC = _INTEGER | {"double", "single"}
+_SUFFIXES = (".mat", ".npy", ".hdr")
+# Memory cap for the PCA fitting sample of patch_features (bytes of float32 patches).
+_FIT_BYTES = 512 * 2**20
+# Default size of one streamed block of patches in patch_features.
+_CHUNK_BYTES = 64 * 2**20
+# Values (pixels x bands) handled at a time by the chunked per-band passes (32 MiB f64).
+_BLOCK_VALUES = 1 << 22
+
+
+def _block_rows(n_bands: int) -> int:
+    return max(1, _BLOCK_VALUES // max(1, n_bands))
+
+
+# --------------------------------------------------------------------------------------
+# .mat reading (v5 through scipy, v7.3 through h5py) without loading unused variables
+# --------------------------------------------------------------------------------------
+
+
+def _mat_vars(path: Path) -> list[tuple[str, tuple[int, ...], str]]:
+    """(name, shape, MATLAB class) of every variable, shapes in row-major numpy order."""
+    import h5py
+
+    if h5py.is_hdf5(path):
+        out = []
+        with h5py.File(path, "r") as f:
+            for name, obj in f.items():
+                if not isinstance(obj, h5py.Dataset) or name.startswith("#"):
+                    continue
+                cls = obj.attrs.get("MATLAB_class", b"")
+                cls = cls.decode() if isinstance(cls, bytes) else str(cls)
+                if not cls:  # plain HDF5 written without MATLAB attributes
+                    cls = "double" if obj.dtype.kind == "f" else str(obj.dtype)
+                    cls = "logical" if obj.dtype.kind == "b" else cls
+                if obj.dtype.kind not in "biuf":  # complex/compound/strings
+                    cls = "other"
+                # MATLAB is column-major: HDF5 holds the reversed shape.
+                out.append((name, tuple(obj.shape[::-1]), cls))
+        return out
+    import scipy.io
+
+    try:
+        return [(n, tuple(s), c) for n, s, c in scipy.io.whosmat(path)]
+    except Exception as exc:  # scipy raises several types for non-.mat bytes
+        raise DataError(f"cannot read {path} as a MATLAB .mat file ({_one_line(exc)})") from exc
+
+
+def _mat_read(path: Path, name: str) -> np.ndarray:
+    """One variable of a .mat file, axes in MATLAB order (rows, cols, ...)."""
+    import h5py
+
+    if h5py.is_hdf5(path):
+        with h5py.File(path, "r") as f:
+            # h5py returns the column-major array with its axes reversed; .T undoes that.
+            return np.asarray(f[name][()]).T
+    import scipy.io
+
+    try:
+        return scipy.io.loadmat(path, variable_names=[name])[name]
+    except Exception as exc:
+        raise DataError(f"cannot read variable {name!r} from {path} ({_one_line(exc)})") from exc
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text[:300] or type(exc).__name__
+
+
+def _fmt_vars(variables: Sequence[tuple[str, tuple[int, ...], str]]) -> str:
+    return ", ".join(f"{n} {'x'.join(map(str, s))} {c}" for n, s, c in variables) or "none"
+
+
+def _match_key(names: Sequence[str], wanted: Sequence[str]) -> str | None:
+    """First of ``wanted`` present in ``names`` (exact match first, then case-insensitive)."""
+    for w in wanted:
+        if w in names:
+            return w
+    lower = {n.lower(): n for n in names}
+    for w in wanted:
+        if w.lower() in lower:
+            return lower[w.lower()]
+    return None
+
+
+# --------------------------------------------------------------------------------------
+# Checks shared by the loaders
+# --------------------------------------------------------------------------------------
+
+
+def _as_cube(cube: Any, what: str = "cube") -> np.ndarray:
+    if isinstance(cube, Dataset):
+        if cube.cube is None:
+            raise DataError(f"dataset {cube.name!r} has no cube; expected a hyperspectral scene")
+        cube = cube.cube
+    arr = np.asarray(cube)
+    if arr.ndim != 3:
+        raise DataError(f"{what} has shape {arr.shape}; expected 3-D (rows, cols, bands)")
+    if arr.dtype.kind not in "biuf":
+        raise DataError(f"{what} has dtype {arr.dtype}; expected a numeric array")
+    return arr
+
+
+def _count_nonfinite(arr: np.ndarray) -> int:
+    """Number of NaN/inf entries, counted block by block (no full-size boolean temp)."""
+    flat = arr.reshape(-1, arr.shape[-1])
+    step = _block_rows(flat.shape[1])
+    return int(
+        sum(
+            np.count_nonzero(~np.isfinite(flat[i : i + step]))
+            for i in range(0, flat.shape[0], step)
+        )
+    )
+
+
+def _to_cube(raw: np.ndarray, source: str) -> np.ndarray:
+    if raw.ndim != 3:
+        raise DataError(
+            f"scene data in {source} has shape {raw.shape}; expected 3-D (rows, cols, bands)"
+        )
+    if raw.dtype.kind not in "biuf":
+        raise DataError(f"scene data in {source} has dtype {raw.dtype}; expected numbers")
+    # One C-ordered float32 copy so that X = cube.reshape(-1, bands) is a view.
+    cube = np.asarray(raw, dtype=np.float32, order="C")
+    if not (cube.flags.owndata and cube.flags.writeable):  # e.g. a view of a read-only memmap
+        cube = cube.copy()
+    bad = _count_nonfinite(cube)
+    if bad:
+        raise DataError(
+            f"scene data in {source} has {bad} NaN/inf values; expected finite values "
+            "(fill or crop them first)"
+        )
+    return cube
+
+
+def _to_gt(raw: Any, rows: int, cols: int, source: str) -> np.ndarray:
+    gt = np.asarray(raw)
+    if gt.ndim == 3 and gt.shape[2] == 1:  # ENVI single-band classification image
+        gt = gt[:, :, 0]
+    if gt.ndim != 2:
+        raise DataError(
+            f"ground truth in {source} has shape {gt.shape}; expected 2-D ({rows}, {cols})"
+        )
+    if gt.shape != (rows, cols):
+        raise DataError(
+            f"ground truth has shape {gt.shape} but the scene is {rows} x {cols}; "
+            "expected the same rows x cols"
+        )
+    if gt.dtype.kind not in "biuf":
+        raise DataError(f"ground truth in {source} has dtype {gt.dtype}; expected integers")
+    if gt.dtype.kind == "f":
+        ok = np.isfinite(gt).all() and np.array_equal(gt, np.round(gt))
+        if not ok:
+            raise DataError(
+                f"ground truth in {source} has non-integer values; "
+                "expected integer class ids with 0 = unlabelled"
+            )
+    out = np.array(gt, dtype=np.int64, order="C")
+    if out.size and out.min() < 0:
+        raise DataError(
+            f"ground truth in {source} has negative labels (min {out.min()}); "
+            "expected 0 = unlabelled and positive class ids"
+        )
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# Reading one file of each format
+# --------------------------------------------------------------------------------------
+
+
+def _read_envi(path: Path) -> tuple[np.ndarray, dict[str, Any]]:
+    try:
+        import spectral.io.envi as envi
+    except ImportError as exc:
+        raise DataError(
+            f"reading ENVI file {path} needs the optional 'spectral' package "
+            "(pip install 'deepclust[envi]')"
+        ) from exc
+    try:
+        img = envi.open(str(path))
+        arr = np.asarray(img.load())
+    except Exception as exc:
+        raise DataError(f"cannot read ENVI scene {path} ({_one_line(exc)})") from exc
+    return arr, dict(getattr(img, "metadata", {}) or {})
+
+
+def _read_npy(path: Path) -> np.ndarray:
+    try:
+        # Memory-mapped: the float32 conversion is then the only full copy.
+        return np.load(path, mmap_mode="r", allow_pickle=False)
+    except Exception as exc:
+        raise DataError(f"cannot read {path} as a .npy array ({_one_line(exc)})") from exc
+
+
+def _suffix(path: Path) -> str:
+    suf = path.suffix.lower()
+    if suf not in _SUFFIXES:
+        raise DataError(f"unsupported scene file {path.name!r}; expected .mat, .npy or ENVI .hdr")
+    return suf
+
+
+def _read_gt_file(path: Path, gt_key: str | None, rows: int, cols: int) -> np.ndarray:
+    if not path.is_file():
+        raise DataNotFoundError(f"ground truth file {path} does not exist")
+    suf = _suffix(path)
+    if suf == ".npy":
+        return _to_gt(_read_npy(path), rows, cols, str(path))
+    if suf == ".hdr":
+        return _to_gt(_read_envi(path)[0], rows, cols, str(path))
+    variables = _mat_vars(path)
+    names = [v[0] for v in variables]
+    if gt_key is not None:
+        if gt_key not in names:
+            raise DataError(
+                f"ground-truth key {gt_key!r} not in {path.name}; available: {_fmt_vars(variables)}"
+            )
+        return _to_gt(_mat_read(path, gt_key), rows, cols, f"{path.name}:{gt_key}")
+    key = _pick_gt_key(variables, rows, cols, path, exact_only=False)
+    if key is None:
+        raise DataError(
+            f"no 2-D ground-truth array in {path.name}; available: {_fmt_vars(variables)}"
+        )
+    return _to_gt(_mat_read(path, key), rows, cols, f"{path.name}:{key}")
+
+
+def _pick_gt_key(
+    variables: Sequence[tuple[str, tuple[int, ...], str]],
+    rows: int,
+    cols: int,
+    path: Path,
+    *,
+    exact_only: bool,
+    prefer: Sequence[str] = (),
+    exclude: str | None = None,
+) -> str | None:
+    """Auto-detect a ground-truth variable: a 2-D integer array of the scene's rows x cols.
+
+    With ``exact_only=False`` (a separate ground-truth file) a lone 2-D numeric array of
+    another shape is returned too, so that the caller reports the shape mismatch.
+    """
+    two_d = [v for v in variables if len(v[1]) == 2 and v[2] in _NUMERIC and v[0] != exclude]
+    hit = _match_key([v[0] for v in two_d], prefer)
+    if hit is not None:
+        return hit
+    exact = [v for v in two_d if v[1] == (rows, cols)]
+    ints = [v for v in exact if v[2] in _INTEGER]
+    for group in (ints, exact):
+        if len(group) == 1:
+            return group[0][0]
+        if len(group) > 1:
+            raise DataError(
+                f"several candidate ground-truth arrays in {path.name} "
+                f"({', '.join(v[0] for v in group)}); pass gt_key="
+            )
+    if not exact_only and len(two_d) == 1:
+        return two_d[0][0]
+    return None
+
+
+def _companion_gt(path: Path) -> Path | None:
+    """``NAME_gt.*`` beside ``NAME.*`` or ``NAME_corrected.*`` (case-insensitive)."""
+    stem = path.stem
+    base = stem[: -len("_corrected")] if stem.lower().endswith("_corrected") else stem
+    try:
+        entries = {p.name.lower(): p for p in path.parent.iterdir() if p.is_file()}
+    except OSError:
+        return None
+    order = [path.suffix.lower()] + [s for s in _SUFFIXES if s != path.suffix.lower()]
+    for suf in order:
+        hit = entries.get(f"{base}_gt{suf}".lower())
+        if hit is not None and hit != path:
+            return hit
+    return None
+
+
+def _scene_name(path: Path) -> str:
+    stem = path.stem
+    return stem[: -len("_corrected")] if stem.lower().endswith("_corrected") else stem
+
+
+def _load(
+    path: str | os.PathLike,
+    *,
+    key: str | None = None,
+    gt: Any = None,
+    gt_key: str | None = None,
+    prefer_keys: Sequence[str] = (),
+    prefer_gt_keys: Sequence[str] = (),
+    name: str | None = None,
+) -> Dataset:
+    path = Path(path)
+    if not path.exists():
+        raise DataNotFoundError(f"hyperspectral scene {path} does not exist")
+    if path.is_dir():
+        raise DataError(f"{path} is a directory; expected a .mat, .npy or ENVI .hdr scene file")
+    suf = _suffix(path)
+    extra: dict[str, Any] = {"source": str(path)}
+    variables: list[tuple[str, tuple[int, ...], str]] = []
+    band_names: list[str] | None = None
+
+    if suf == ".mat":
+        variables = _mat_vars(path)
+        names = [v[0] for v in variables]
+        if key is not None:
+            if key not in names:
+                raise DataError(
+                    f"key {key!r} not in {path.name}; available: {_fmt_vars(variables)}"
+                )
+            data_key = key
+        else:
+            three = [v for v in variables if len(v[1]) == 3 and v[2] in _NUMERIC]
+            data_key = _match_key([v[0] for v in three], prefer_keys)
+            if data_key is None:
+                if len(three) != 1:
+                    what = "no" if not three else "several"
+                    raise DataError(
+                        f"{what} 3-D numeric arrays in {path.name}; pass key= "
+                        f"(available: {_fmt_vars(variables)})"
+                    )
+                data_key = three[0][0]
+        cube = _to_cube(_mat_read(path, data_key), f"{path.name}:{data_key}")
+        extra["key"] = data_key
+    elif suf == ".npy":
+        cube = _to_cube(_read_npy(path), path.name)
+    else:
+        raw, meta = _read_envi(path)
+        cube = _to_cube(raw, path.name)
+        if "wavelength" in meta:
+            try:
+                extra["wavelengths"] = np.asarray(meta["wavelength"], dtype=float)
+            except ValueError:
+                pass
+        if "band names" in meta and len(meta["band names"]) == cube.shape[2]:
+            band_names = [str(b) for b in meta["band names"]]
+    rows, cols, bands = cube.shape
+
+    labels: np.ndarray | None = None
+    if gt is not None:
+        if isinstance(gt, (str, os.PathLike)):
+            labels = _read_gt_file(Path(gt), gt_key, rows, cols)
+            extra["gt_source"] = str(gt)
+        else:
+            labels = _to_gt(gt, rows, cols, "the gt array")
+            extra["gt_source"] = "array"
+    else:
+        in_file = None
+        if suf == ".mat":
+            names = [v[0] for v in variables]
+            if gt_key is not None and gt_key in names:
+                in_file = gt_key
+            elif gt_key is None:
+                in_file = _pick_gt_key(
+                    variables,
+                    rows,
+                    cols,
+                    path,
+                    exact_only=True,
+                    prefer=prefer_gt_keys,
+                    exclude=extra["key"],
+                )
+        if in_file is not None:
+            labels = _to_gt(_mat_read(path, in_file), rows, cols, f"{path.name}:{in_file}")
+            extra["gt_source"] = f"{path}:{in_file}"
+        else:
+            companion = _companion_gt(path)
+            if companion is not None:
+                key2 = gt_key
+                if key2 is None and companion.suffix.lower() == ".mat" and prefer_gt_keys:
+                    key2 = _match_key([v[0] for v in _mat_vars(companion)], prefer_gt_keys)
+                labels = _read_gt_file(companion, key2, rows, cols)
+                extra["gt_source"] = str(companion)
+            elif gt_key is not None:
+                raise DataError(
+                    f"ground-truth key {gt_key!r} not in {path.name} and no companion "
+                    f"{_scene_name(path)}_gt file beside it; pass gt= with the file"
+                )
+
+    X = cube.reshape(-1, bands)  # a view: C-ordered cube
+    return Dataset(
+        X=X,
+        y=None if labels is None else labels.reshape(-1),
+        name=name or _scene_name(path),
+        kind="hsi",
+        grid_shape=(rows, cols),
+        mask=None if labels is None else labels > 0,
+        variables=band_names or [f"band_{i}" for i in range(bands)],
+        cube=cube,
+        unlabelled=0,
+        extra=extra,
+    )
+
+
+def load_hsi(
+    path: str | os.PathLike,
+    *,
+    key: str | None = None,
+    gt: str | os.PathLike | np.ndarray | None = None,
+    gt_key: str | None = None,
+) -> Dataset:
+    """Load a hyperspectral scene and, when available, its ground truth.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The scene: a MATLAB ``.mat`` file (v5 through :func:`scipy.io.loadmat`, v7.3/HDF5
+        through h5py, whose reversed axes are put back), a ``.npy`` array of shape
+        ``(rows, cols, bands)``, or an ENVI header ``.hdr`` (needs the optional
+        ``spectral`` package).
+    key : str, optional
+        Variable of the ``.mat`` file holding the cube. Default: the only 3-D numeric
+        array in the file. Ignored for ``.npy`` and ENVI.
+    gt : str, path-like or ndarray, optional
+        Ground truth (``rows x cols`` integers, 0 = unlabelled) as an array or a file
+        (``.mat``, ``.npy`` or ENVI ``.hdr``). Default: a 2-D integer array of the scene's
+        rows x cols in the same ``.mat`` file, else a companion file beside the scene
+        named ``NAME_gt.*`` for ``NAME.*`` or ``NAME_corrected.*`` (case-insensitive, e.g.
+        ``SalinasA_corrected.mat`` -> ``SalinasA_gt.mat``), else no labels.
+    gt_key : str, optional
+        Variable holding the ground truth in the scene's or the ground-truth ``.mat``.
+
+    Returns
+    -------
+    Dataset
+        ``kind="hsi"``; ``cube`` float32 ``(rows, cols, bands)`` (C-ordered), ``X`` the
+        ``(rows*cols, bands)`` view of it in row-major pixel order, ``y`` int64
+        ``(rows*cols,)`` or None, ``unlabelled=0``, ``grid_shape=(rows, cols)``, ``mask``
+        ``gt > 0`` or None, ``name`` the file stem without ``_corrected``, ``extra`` the
+        source path, the key used and where the ground truth came from.
+
+    Raises
+    ------
+    DataNotFoundError
+        The scene or the ground-truth file does not exist.
+    DataError
+        Unknown key (the message lists the variables), cube not 3-D, NaN/inf in the cube,
+        ground truth not matching the scene's rows x cols, unsupported file type, ENVI
+        without ``spectral`` installed.
+
+    Notes
+    -----
+    Memory: the raw array and its float32 copy coexist briefly; ``.npy`` files are
+    memory-mapped so only the float32 copy is held.
+    """
+    return _load(path, key=key, gt=gt, gt_key=gt_key)
+
+
+# --------------------------------------------------------------------------------------
+# Named benchmark scenes
+# --------------------------------------------------------------------------------------
+
+
+def _find_in_dir(directory: Path, candidates: Sequence[str]) -> Path | None:
+    entries = {p.name.lower(): p for p in directory.iterdir() if p.is_file()}
+    for c in candidates:
+        if c.lower() in entries:
+            return entries[c.lower()]
+    return None
+
+
+def _load_named(scene: str, path: str | os.PathLike | None, download: bool) -> Dataset:
+    info = SCENES[scene]
+    data_name, gt_name = info["files"]
+    alt = info.get("alt_files", ((), ()))
+    data_cands = (data_name, *alt[0])
+    gt_cands = (gt_name, *alt[1])
+    data_keys, gt_keys = info["keys"]
+
+    if path is None:
+        if info["urls"] is None:
+            from .download import data_home  # lazy: optional network layer
+
+            directory = Path(data_home()) / "hsi"
+            found = _find_in_dir(directory, data_cands) if directory.is_dir() else None
+            gt_found = _find_in_dir(directory, gt_cands) if directory.is_dir() else None
+            if found is None or gt_found is None:
+                raise DataNotFoundError(
+                    f"{scene} has no open official download; get it from {info['source']}, "
+                    f"then pass path= to a directory with {data_name} and {gt_name} "
+                    f"(keys {'/'.join(data_keys)} and {'/'.join(gt_keys)}; see SCENES)"
+                )
+            data_path, gt_path = found, gt_found
+        else:
+            from .download import fetch  # lazy: optional network layer
+
+            urls, md5 = info["urls"], info["md5"]
+            hint = f"official copy on the GIC page {_GIC_PAGE}"
+            data_path = fetch(
+                data_name, [urls[0]], md5=md5[0], subdir="hsi", download=download, hint=hint
+            )
+            gt_path = fetch(
+                gt_name, [urls[1]], md5=md5[1], subdir="hsi", download=download, hint=hint
+            )
+    else:
+        p = Path(path)
+        if p.is_dir():
+            data_path = _find_in_dir(p, data_cands)
+            gt_path = _find_in_dir(p, gt_cands)
+            if data_path is None or gt_path is None:
+                missing = data_name if data_path is None else gt_name
+                raise DataNotFoundError(
+                    f"no {missing} in {p}; expected the official files {data_name} and "
+                    f"{gt_name}" + (f" (from {info['source']})" if info["urls"] is None else "")
+                )
+        elif p.is_file():
+            data_path, gt_path = p, None
+        else:
+            raise DataNotFoundError(
+                f"{p} does not exist; expected {data_name} or a directory containing "
+                f"{data_name} and {gt_name}"
+            )
+
+    if gt_path is not None:
+        gt_path = Path(gt_path)
+        gt_key = None
+        if gt_path.suffix.lower() == ".mat":
+            gt_key = _match_key([v[0] for v in _mat_vars(gt_path)], gt_keys)
+        ds = _load(data_path, gt=gt_path, gt_key=gt_key, prefer_keys=data_keys, name=scene)
+    else:
+        ds = _load(data_path, prefer_keys=data_keys, prefer_gt_keys=gt_keys, name=scene)
+    ds.extra["class_names"] = dict(info["class_names"])
+    ds.extra["scene"] = scene
+    return ds
+
+
+def _named_doc(scene: str) -> str:
+    info = SCENES[scene]
+    data_name, gt_name = info["files"]
+    if info["urls"] is None:
+        where = (
+            f"There is no open official download: get the scene from {info['source']}. "
+            f"Accepted file names: {', '.join((data_name, *info['alt_files'][0]))} and "
+            f"{', '.join((gt_name, *info['alt_files'][1]))}; accepted keys: "
+            f"{', '.join(info['keys'][0])} and {', '.join(info['keys'][1])} (otherwise the "
+            "only 3-D / matching 2-D arrays are used). With ``path=None`` the files are "
+            "looked for in ``data_home()/hsi``."
+        )
+    else:
+        md5 = "verified MD5 checksums" if info["md5"][0] else "no verified checksum"
+        where = (
+            f"Official files {data_name} / {gt_name} (keys {info['keys'][0][0]} / "
+            f"{info['keys'][1][0]}), downloaded from {_GIC} (files listed on the GIC page "
+            f"{_GIC_PAGE}; {md5})."
+        )
+    return f"""Load {info["title"]}.
+
+    {where}
+
+    Parameters
+    ----------
+    path : str or path-like, optional
+        The scene file (its ground truth is then found beside it) or a directory holding
+        the files. Default: the copy in ``data_home()/hsi``, downloaded if missing.
+    download : bool, default True
+        Whether a missing file may be downloaded (ignored when ``path`` is given).
+
+    Returns
+    -------
+    Dataset
+        As :func:`load_hsi`, named ``{scene!r}``, with ``extra["class_names"]``.
+    """
+
+
+def load_indian_pines(path: str | os.PathLike | None = None, *, download: bool = True) -> Dataset:
+    return _load_named("indian_pines", path, download)
+
+
+def load_pavia_university(
+    path: str | os.PathLike | None = None, *, download: bool = True
+) -> Dataset:
+    return _load_named("pavia_university", path, download)
+
+
+def load_salinas(path: str | os.PathLike | None = None, *, download: bool = True) -> Dataset:
+    return _load_named("salinas", path, download)
+
+
+def load_salinas_a(path: str | os.PathLike | None = None, *, download: bool = True) -> Dataset:
+    return _load_named("salinas_a", path, download)
+
+
+def load_ksc(path: str | os.PathLike | None = None, *, download: bool = True) -> Dataset:
+    return _load_named("ksc", path, download)
+
+
+def load_houston2013(path: str | os.PathLike | None = None, *, download: bool = True) -> Dataset:
+    return _load_named("houston2013", path, download)
+
+
+def load_trento(path: str | os.PathLike | None = None, *, download: bool = True) -> Dataset:
+    return _load_named("trento", path, download)
+
+
+for _fn, _scene in (
+    (load_indian_pines, "indian_pines"),
+    (load_pavia_university, "pavia_university"),
+    (load_salinas, "salinas"),
+    (load_salinas_a, "salinas_a"),
+    (load_ksc, "ksc"),
+    (load_houston2013, "houston2013"),
+    (load_trento, "trento"),
+):
+    _fn.__doc__ = _named_doc(_scene)
+del _fn, _scene
+
+
+# --------------------------------------------------------------------------------------
+# Preprocessing
+# --------------------------------------------------------------------------------------
+
+
+def standardize_bands(cube: np.ndarray) -> np.ndarray:
+    """Standardise every band to zero mean and unit variance over all pixels.
+
+    Parameters
+    ----------
+    cube : ndarray of shape (rows, cols, bands) or (n_pixels, bands)
+        Bands on the last axis. Not modified.
+
+    Returns
+    -------
+    ndarray of the same shape, float32
+        ``(x - mean_b) / std_b``; a band of zero variance becomes all zeros.
+
+    Notes
+    -----
+    Statistics are accumulated in float64 block by block, so the only full-size
+    allocation is the float32 output.
+    """
+    arr = np.asarray(cube)
+    if arr.ndim < 2 or arr.dtype.kind not in "biuf":
+        raise DataError(
+            f"cube has shape {arr.shape} and dtype {arr.dtype}; expected numbers with bands "
+            "on the last axis"
+        )
+    flat = arr.reshape(-1, arr.shape[-1])
+    n = flat.shape[0]
+    if n == 0:
+        raise DataError("cube has no pixels; expected at least one")
+    step = _block_rows(flat.shape[1])
+    blocks = range(0, n, step)
+    mean = sum(flat[i : i + step].sum(axis=0, dtype=np.float64) for i in blocks) / n
+    # Two-pass variance: stable where E[x^2] - E[x]^2 would cancel.
+    var = sum(((flat[i : i + step] - mean) ** 2).sum(axis=0) for i in blocks) / n
+    std = np.sqrt(var)
+    scale = np.divide(1.0, std, out=np.zeros_like(std), where=std > 0)
+    out = np.empty(flat.shape, dtype=np.float32)
+    for i in blocks:
+        out[i : i + step] = (flat[i : i + step] - mean) * scale
+    return out.reshape(arr.shape)
+
+
+def pca_reduce(
+    X: np.ndarray, n_components: int, *, random_state: int | None = None
+) -> tuple[np.ndarray, Any]:
+    """Project samples (or the spectra of a cube) on their first principal components.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features) or (rows, cols, bands)
+        A 3-D cube is treated as ``rows*cols`` spectra and returned as a cube.
+    n_components : int
+        Number of components, ``1 <= n_components <= min(n_samples, n_features)``.
+    random_state : int, optional
+        Seed of sklearn's randomized solver (when it is chosen).
+
+    Returns
+    -------
+    Z : ndarray of shape (n_samples, n_components) or (rows, cols, n_components), float32
+    pca : sklearn.decomposition.PCA
+        The fitted PCA (apply it to new data with ``pca.transform``).
+    """
+    from sklearn.decomposition import PCA
+
+    arr = np.asarray(X)
+    if arr.ndim not in (2, 3) or arr.dtype.kind not in "biuf":
+        raise DataError(
+            f"X has shape {arr.shape} and dtype {arr.dtype}; expected a numeric "
+            "(n_samples, n_features) matrix or (rows, cols, bands) cube"
+        )
+    flat = arr.reshape(-1, arr.shape[-1])
+    limit = min(flat.shape)
+    if isinstance(n_components, bool) or not isinstance(n_components, (int, np.integer)):
+        raise ConfigError(f"n_components must be an integer; got {n_components!r}")
+    if not 1 <= n_components <= limit:
+        raise ConfigError(
+            f"n_components={n_components} but X is {flat.shape[0]} x {flat.shape[1]}; "
+            f"expected 1 <= n_components <= {limit}"
+        )
+    if flat.dtype != np.float32 and flat.dtype != np.float64:
+        flat = flat.astype(np.float32)
+    pca = PCA(n_components=int(n_components), random_state=random_state)
+    Z = pca.fit_transform(flat).astype(np.float32, copy=False)
+    return Z.reshape(*arr.shape[:-1], int(n_components)), pca
+
+
+def _check_size(size: int) -> int:
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
+        raise ConfigError(f"patch size must be a positive odd integer; got {size!r}")
+    if size % 2 == 0:
+        raise ConfigError(
+            f"patch size {size} is even; expected an odd size so the pixel is centred"
+        )
+    return int(size)
+
+
+def _check_indices(indices: Any, n: int) -> np.ndarray:
+    if indices is None:
+        return np.arange(n)
+    idx = np.asarray(indices)
+    if idx.ndim != 1 or (idx.size and idx.dtype.kind not in "iu"):
+        raise DataError(
+            f"indices has shape {idx.shape} and dtype {idx.dtype}; expected a 1-D array of "
+            "flat pixel indices"
+        )
+    if idx.size and (idx.min() < 0 or idx.max() >= n):
+        raise DataError(
+            f"indices span [{idx.min()}, {idx.max()}]; expected flat pixel indices in [0, {n})"
+        )
+    return idx.astype(np.intp, copy=False)
+
+
+def _windows(cube: np.ndarray, size: int) -> np.ndarray:
+    """Read-only (rows, cols, size, size, bands) view of all patches of the padded cube."""
+    r = size // 2
+    padded = np.pad(cube, ((r, r), (r, r), (0, 0)), mode="reflect")
+    win = np.lib.stride_tricks.sliding_window_view(padded, (size, size), axis=(0, 1))
+    return win.transpose(0, 1, 3, 4, 2)  # window axes before the bands
+
+
+def iter_patches(
+    cube: np.ndarray,
+    size: int,
+    *,
+    indices: Sequence[int] | np.ndarray | None = None,
+    chunk: int = 4096,
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Stream ``size x size`` patches centred on pixels, ``chunk`` pixels at a time.
+
+    Parameters
+    ----------
+    cube : ndarray of shape (rows, cols, bands)
+    size : int
+        Odd patch side. Borders are mirrored (``np.pad(mode="reflect")``, edge not repeated).
+    indices : array of int, optional
+        Flat (row-major) pixel indices ``row * cols + col``, in the order wanted.
+        Default: every pixel.
+    chunk : int, default 4096
+        Pixels per yielded block.
+
+    Yields
+    ------
+    index_chunk : ndarray of shape (m,)
+        The flat indices of this block.
+    patches : ndarray of shape (m, size, size, bands)
+        A fresh C-ordered array of the cube's dtype.
+
+    Notes
+    -----
+    Memory: one padded copy of the cube plus one block of ``chunk * size**2 * bands``
+    values; patches are gathered from a strided window view by fancy indexing.
+    """
+    arr = _as_cube(cube)
+    size = _check_size(size)
+    if isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)) or chunk < 1:
+        raise ConfigError(f"chunk must be a positive integer; got {chunk!r}")
+    rows, cols, _ = arr.shape
+    idx = _check_indices(indices, rows * cols)
+    win = _windows(arr, size)
+    for start in range(0, idx.size, int(chunk)):
+        part = idx[start : start + chunk]
+        r, c = np.divmod(part, cols)
+        yield part, win[r, c]
+
+
+def extract_patches(
+    cube: np.ndarray, size: int, *, indices: Sequence[int] | np.ndarray | None = None
+) -> np.ndarray:
+    """All ``size x size`` patches centred on the given pixels, in one array.
+
+    Parameters
+    ----------
+    cube : ndarray of shape (rows, cols, bands)
+    size : int
+        Odd patch side; borders are mirrored with ``np.pad(mode="reflect")``.
+    indices : array of int, optional
+        Flat (row-major) pixel indices; default every pixel.
+
+    Returns
+    -------
+    ndarray of shape (m, size, size, bands)
+        Patch ``k`` is ``padded[r:r+size, c:c+size]`` for pixel ``(r, c)`` of
+        ``indices[k]``, i.e. the pixel itself sits at ``[size//2, size//2]``.
+
+    Notes
+    -----
+    The result holds ``m * size**2 * bands`` values (17 x 17 x 200 float32 patches of a
+    100 x 100 scene are 2.3 GB); use :func:`iter_patches` or :func:`patch_features` for
+    large scenes.
+    """
+    arr = _as_cube(cube)
+    size = _check_size(size)
+    rows, cols, _ = arr.shape
+    idx = _check_indices(indices, rows * cols)
+    r, c = np.divmod(idx, cols)
+    return _windows(arr, size)[r, c]
+
+
+def patch_features(
+    cube: np.ndarray,
+    size: int,
+    *,
+    n_components: int,
+    indices: Sequence[int] | np.ndarray | None = None,
+    chunk: int | None = None,
+    standardize: bool = True,
+    band_components: int | None = None,
+    fit_samples: int = 20000,
+    random_state: int | None = None,
+) -> np.ndarray:
+    """PCA features of flattened ``size x size`` patches, computed chunk by chunk.
+
+    This is the input of SCDSC's FINCH mini-clusters (17 x 17 patches, 300 components).
+
+    Parameters
+    ----------
+    cube : ndarray of shape (rows, cols, bands)
+    size : int
+        Odd patch side (reflect padding at the borders).
+    n_components : int
+        Output dimension.
+    indices : array of int, optional
+        Flat pixel indices to describe; default every pixel.
+    chunk : int, optional
+        Patches transformed at a time; default as many as fit in 64 MiB of float32
+        (at most 4096).
+    standardize : bool, default True
+        Standardise each band over all pixels (:func:`standardize_bands`) before cutting
+        patches; this equals per-feature standardisation of the flattened patches up to
+        the mirrored borders, without a pass over all patches.
+    band_components : int, optional
+        First reduce the spectra to this many principal components (e.g. 8), so patches
+        have ``size**2 * band_components`` features.
+    fit_samples : int, default 20000
+        The PCA is fitted on a random subsample of at most this many patches (further
+        capped at 512 MiB of float32 patches, but never below ``n_components``), then
+        applied chunk by chunk to all patches.
+    random_state : int, optional
+        Seed of the subsample and of the PCA solver.
+
+    Returns
+    -------
+    ndarray of shape (len(indices), n_components), float32
+
+    Notes
+    -----
+    Peak memory is about two copies of the (reduced, standardised) cube, the fitting
+    sample, one chunk of patches and the output; e.g. 17 x 17 x 8 patches of 10^6 pixels
+    (9 GB if materialised) need well under 1 GB.
+    """
+    from sklearn.decomposition import PCA
+
+    arr = _as_cube(cube)
+    size = _check_size(size)
+    rows, cols, _ = arr.shape
+    idx = _check_indices(indices, rows * cols)
+    if idx.size == 0:
+        raise DataError("indices is empty; expected at least one pixel")
+    work = arr
+    if band_components is not None:
+        work = pca_reduce(work, band_components, random_state=random_state)[0]
+    if standardize:
+        work = standardize_bands(work)
+    elif work.dtype.kind != "f":
+        work = work.astype(np.float32)
+    d = size * size * work.shape[2]
+    if isinstance(n_components, bool) or not isinstance(n_components, (int, np.integer)):
+        raise ConfigError(f"n_components must be an integer; got {n_components!r}")
+    cap = max(int(n_components), _FIT_BYTES // (4 * d))
+    n_fit = min(idx.size, int(fit_samples), cap)
+    n_fit = max(n_fit, min(idx.size, int(n_components)))
+    if not 1 <= n_components <= min(n_fit, d):
+        raise ConfigError(
+            f"n_components={n_components} but only {n_fit} patches of {d} features are "
+            f"available; expected 1 <= n_components <= {min(n_fit, d)}"
+        )
+    if chunk is None:
+        chunk = max(1, min(4096, _CHUNK_BYTES // (4 * d)))
+    rng = np.random.default_rng(random_state)
+    fit_idx = idx if n_fit == idx.size else np.sort(rng.choice(idx, n_fit, replace=False))
+    sample = extract_patches(work, size, indices=fit_idx).reshape(n_fit, d)
+    pca = PCA(n_components=int(n_components), random_state=random_state).fit(sample)
+    del sample
+    out = np.empty((idx.size, int(n_components)), dtype=np.float32)
+    pos = 0
+    for part, patches in iter_patches(work, size, indices=idx, chunk=chunk):
+        out[pos : pos + part.size] = pca.transform(patches.reshape(part.size, d))
+        pos += part.size
+        del patches  # free this block before the next one is gathered
+    return out
