@@ -1,0 +1,49 @@
+"""Clustering methods, one module per method; :data:`METHODS` maps CLI names to classes."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+
+from ..exceptions import ConfigError
+
+
+@dataclass(frozen=True)
+class MethodEntry:
+    name: str
+    target: str  # "module:Class"
+    description: str
+
+    def resolve(self) -> type:
+        module, _, cls = self.target.partition(":")
+        return getattr(importlib.import_module(module), cls)
+
+
+_M = "deepclust.methods."
+_ENTRIES = [
+    MethodEntry("kmeans", _M + "classic:KMeans", "k-means (k-means++ seeding, restarts)"),
+    MethodEntry("gmm", _M + "classic:GaussianMixture", "Gaussian mixture fitted by EM"),
+    MethodEntry("spectral", _M + "classic:SpectralClustering", "spectral clustering (kNN graph)"),
+    MethodEntry("fcm", _M + "classic:FuzzyCMeans", "fuzzy c-means"),
+    MethodEntry("dgg", _M + "dgg:DGG", "DGG: Gaussian-mixture VAE with stochastic graph embedding"),
+    MethodEntry("vade", _M + "vade:VaDE", "VaDE: variational deep embedding"),
+    MethodEntry("dec", _M + "dec:DEC", "DEC: deep embedded clustering"),
+    MethodEntry("idec", _M + "dec:IDEC", "IDEC: DEC with local structure preservation"),
+    MethodEntry("ae-gmm", _M + "ae_gmm:AEGMM", "AE+GMM: Gaussian mixture on autoencoder features"),
+]
+
+METHODS: dict[str, MethodEntry] = {e.name: e for e in _ENTRIES}
+
+
+def register(entry: MethodEntry) -> None:
+    """Add a method to the registry (used by method modules and plug-ins)."""
+    METHODS[entry.name] = entry
+
+
+def get_method(name: str) -> type:
+    """The estimator class registered under ``name``."""
+    key = name.strip().lower()
+    if key not in METHODS:
+        known = ", ".join(sorted(METHODS))
+        raise ConfigError(f"unknown method {name!r}; expected one of: {known}")
+    return METHODS[key].resolve()
