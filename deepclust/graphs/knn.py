@@ -1,0 +1,130 @@
+"""k-nearest-neighbour search: exact blocked search for moderate n, faiss above.
+
+Exact search runs as blocked matrix products in torch (memory O(block * n)); for large
+n (default above 200,000 points) an HNSW index from faiss gives approximate neighbours
+in O(n log n). Self-matches are always excluded.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..exceptions import ConfigError
+
+EXACT_LIMIT = 200_000
+
+
+def _normalise(X: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(X, axis=1, keepdims=True)
+    return X / np.maximum(norms, 1e-12)
+
+
+def knn_exact(
+    X: np.ndarray, k: int, *, metric: str = "euclidean", block: int = 2048
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact ``k`` nearest neighbours of every row of ``X`` among the other rows.
+
+    Returns ``(indices, distances)`` of shape (n, k), nearest first. Distances are
+    Euclidean, or ``1 - cos`` for ``metric="cosine"``. Ties are broken by the lower
+    index (as ``argsort`` with a stable sort would).
+    """
+    n = X.shape[0]
+    Xf = np.ascontiguousarray(X, dtype=np.float32)
+    if metric == "cosine":
+        Xf = _normalise(Xf)
+    T = torch.from_numpy(Xf)
+    sq = (T * T).sum(1)
+    idx_out = np.empty((n, k), dtype=np.int64)
+    dist_out = np.empty((n, k), dtype=np.float32)
+    arange = torch.arange(n)
+    for start in range(0, n, block):
+        stop = min(n, start + block)
+        G = T[start:stop] @ T.T
+        if metric == "cosine":
+            D = 1.0 - G
+        else:
+            D = (sq[start:stop, None] - 2.0 * G + sq[None, :]).clamp_min_(0.0)
+        D[torch.arange(stop - start), arange[start:stop]] = float("inf")  # no self-match
+        if k == 1:  # argmin returns the first minimum: ties go to the lower index
+            vals, idx = D.min(dim=1, keepdim=True)
+            idx_out[start:stop] = idx.numpy()
+            dist_out[start:stop] = vals.numpy()
+            continue
+        # topk is not stable; order the k smallest by (distance, index) explicitly.
+        vals, idx = torch.topk(D, k, dim=1, largest=False, sorted=True)
+        order = np.lexsort((idx.numpy(), vals.numpy()), axis=1)
+        idx_out[start:stop] = np.take_along_axis(idx.numpy(), order, 1)
+        dist_out[start:stop] = np.take_along_axis(vals.numpy(), order, 1)
+    if metric == "euclidean":
+        dist_out = np.sqrt(dist_out)
+    return idx_out, dist_out
+
+
+def knn_hnsw(
+    X: np.ndarray,
+    k: int,
+    *,
+    metric: str = "euclidean",
+    m: int = 32,
+    ef_search: int = 128,
+    random_state: int | None = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Approximate ``k`` nearest neighbours with a faiss HNSW index."""
+    try:
+        import faiss
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ConfigError(
+            "approximate neighbours need faiss: pip install 'deepclust[faiss]' (faiss-cpu)"
+        ) from exc
+    Xf = np.ascontiguousarray(X, dtype=np.float32)
+    if metric == "cosine":
+        Xf = _normalise(Xf)
+    if random_state is not None:
+        faiss.cvar.rand_seed = int(random_state)  # level assignment of HNSW nodes
+    index = faiss.IndexHNSWFlat(Xf.shape[1], m)
+    index.hnsw.efSearch = max(ef_search, k + 1)
+    index.add(Xf)
+    D, I = index.search(Xf, k + 1)
+    # Drop the self-match (usually first; if a duplicate came first, drop by identity).
+    self_hit = I == np.arange(len(Xf))[:, None]
+    keep = ~self_hit
+    has_self = self_hit.any(1)
+    keep[~has_self, -1] = False  # no self found: drop the farthest instead
+    I = I[keep].reshape(len(Xf), k)
+    D = D[keep].reshape(len(Xf), k)
+    # faiss returns squared L2; on unit vectors ||a-b||^2 = 2 - 2cos, so 1 - cos = half of it.
+    D = np.sqrt(np.maximum(D, 0.0)) if metric == "euclidean" else np.maximum(D, 0.0) / 2.0
+    return I.astype(np.int64), D.astype(np.float32)
+
+
+def knn(
+    X: np.ndarray,
+    k: int,
+    *,
+    metric: str = "euclidean",
+    method: str = "auto",
+    exact_limit: int = EXACT_LIMIT,
+    random_state: int | None = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``k`` nearest neighbours (excluding self): exact for n <= ``exact_limit``, else HNSW.
+
+    Parameters
+    ----------
+    X : ndarray (n, d)
+    k : int
+    metric : {"euclidean", "cosine"}
+    method : {"auto", "exact", "hnsw"}
+    """
+    if metric not in ("euclidean", "cosine"):
+        raise ConfigError(f"metric={metric!r} is unknown; expected 'euclidean' or 'cosine'")
+    n = X.shape[0]
+    if not 1 <= k < n:
+        raise ConfigError(f"k={k} neighbours need 1 <= k < n_samples={n}")
+    if method == "auto":
+        method = "exact" if n <= exact_limit else "hnsw"
+    if method == "exact":
+        return knn_exact(X, k, metric=metric)
+    if method == "hnsw":
+        return knn_hnsw(X, k, metric=metric, random_state=random_state)
+    raise ConfigError(f"method={method!r} is unknown; expected 'auto', 'exact' or 'hnsw'")

@@ -1,0 +1,334 @@
+"""DEC (Xie et al., ICML 2016) and IDEC (Guo et al., IJCAI 2017).
+
+DEC: pretrain a stacked autoencoder, keep its encoder, initialise cluster centres by
+k-means on the embedding, then minimise ``KL(P || Q)`` between the Student-t soft
+assignments ``Q`` (eq. 1) and the sharpened targets ``P`` (eq. 3), recomputed from all
+data every ``update_interval`` steps. Training stops when fewer than ``tol`` of the
+samples change cluster between two target updates (a label-free criterion).
+
+IDEC keeps the decoder and adds the reconstruction loss, ``L = L_r + gamma * L_c``, so
+that clustering does not distort the embedding's local structure.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.cluster import KMeans as _SkKMeans
+from torch import nn
+
+from ..base import DeepClusterer
+from ..exceptions import ConfigError
+from ..nn.autoencoders import MLPAutoencoder
+from ..objectives.assignment import kl_divergence, student_t_assignment, target_distribution
+from ..pretraining import UsesAutoencoder, auto_epochs
+from ..training import TensorState, adam
+from ..utils import derive_seed
+
+
+class ClusteringLayer(nn.Module):
+    """Learnable cluster centres with Student-t soft assignment (DEC eq. 1)."""
+
+    def __init__(self, n_clusters: int, latent_dim: int, alpha: float = 1.0) -> None:
+        super().__init__()
+        self.alpha = alpha
+        self.centers = nn.Parameter(torch.zeros(n_clusters, latent_dim))
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return student_t_assignment(z, self.centers, self.alpha)
+
+
+class DEC(UsesAutoencoder, DeepClusterer):
+    """Deep embedded clustering.
+
+    Parameters
+    ----------
+    n_clusters : int
+    alpha : float
+        Degrees of freedom of the Student-t kernel (1 in DEC).
+    hidden_dims, latent_dim, pretrained, ae_layerwise_epochs, ae_finetune_epochs, ae_lr
+        Autoencoder (see :class:`~deepclust.pretraining.Autoencoder`).
+    epochs : int or "auto"
+        Upper bound on clustering epochs; training usually stops earlier on ``tol``.
+    optimizer : {"sgd", "adam"}
+        DEC uses SGD with momentum, IDEC Adam.
+    lr, momentum, batch_size
+    update_interval : int or "auto"
+        Steps between target updates (DEC/IDEC: 140 on MNIST with batch 256);
+        ``"auto"``: about once per epoch for small data, 140 steps otherwise.
+    tol : float
+        Stop when less than this fraction of labels changes between target updates.
+    n_init : int
+        k-means restarts for the centre initialisation.
+    device, random_state, verbose, checkpoint_dir, checkpoint_every, resume
+        See :class:`~deepclust.base.TorchMixin`.
+
+    Attributes
+    ----------
+    labels_, embedding_, cluster_centers_, history_
+    """
+
+    _recon_weight_default = 0.0
+
+    def __init__(
+        self,
+        n_clusters: int = 8,
+        *,
+        alpha: float = 1.0,
+        hidden_dims: Any = "auto",
+        latent_dim: Any = "auto",
+        pretrained: Any = None,
+        ae_layerwise_epochs: Any = "auto",
+        ae_finetune_epochs: Any = "auto",
+        ae_lr: float = 1e-3,
+        epochs: Any = "auto",
+        optimizer: str = "sgd",
+        lr: float = 0.01,
+        momentum: float = 0.9,
+        batch_size: int = 256,
+        update_interval: Any = "auto",
+        tol: float = 1e-3,
+        n_init: int = 20,
+        device: str = "auto",
+        random_state: int | None = None,
+        verbose: bool = False,
+        checkpoint_dir: str | None = None,
+        checkpoint_every: int = 10,
+        resume: bool = False,
+    ) -> None:
+        self.n_clusters = n_clusters
+        self.alpha = alpha
+        self.hidden_dims = hidden_dims
+        self.latent_dim = latent_dim
+        self.pretrained = pretrained
+        self.ae_layerwise_epochs = ae_layerwise_epochs
+        self.ae_finetune_epochs = ae_finetune_epochs
+        self.ae_lr = ae_lr
+        self.epochs = epochs
+        self.optimizer = optimizer
+        self.lr = lr
+        self.momentum = momentum
+        self.batch_size = batch_size
+        self.update_interval = update_interval
+        self.tol = tol
+        self.n_init = n_init
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.checkpoint_dir = checkpoint_dir
+        self.checkpoint_every = checkpoint_every
+        self.resume = resume
+
+    # ------------------------------------------------------------------ set-up
+    @property
+    def _recon_weight(self) -> float:
+        return self._recon_weight_default
+
+    def _build_modules(self) -> None:
+        self.autoencoder_ = MLPAutoencoder(self.dims_, self.output_).to(self.device_)
+        self.clustering_ = ClusteringLayer(self.n_clusters, self.dims_[-1], self.alpha).to(
+            self.device_
+        )
+
+    def _make_optimizer(self, params: list) -> torch.optim.Optimizer:
+        if self.optimizer == "sgd":
+            return torch.optim.SGD(params, lr=self.lr, momentum=self.momentum)
+        if self.optimizer == "adam":
+            return adam(params, lr=self.lr)
+        raise ConfigError(f"optimizer={self.optimizer!r}; expected 'sgd' or 'adam'")
+
+    def _steps_between_updates(self, n: int) -> int:
+        if self.update_interval == "auto":
+            return min(140, max(1, int(np.ceil(n / self.batch_size))))
+        if not isinstance(self.update_interval, (int, np.integer)) or self.update_interval < 1:
+            raise ConfigError(
+                f"update_interval={self.update_interval!r} must be a positive integer or 'auto'"
+            )
+        return int(self.update_interval)
+
+    # --------------------------------------------------------------------- fit
+    def _fit(self, X: np.ndarray) -> None:
+        ae = self._pretrained_autoencoder(X)
+        self.dims_, self.output_, self.loss_ = ae.network_.dims, ae.output_, ae.loss_
+        self._build_modules()
+        self.autoencoder_.load_state_dict(ae.network_.state_dict())
+        data = self._as_tensor(X)
+        z = self._embed(data)
+        km = _SkKMeans(
+            self.n_clusters, n_init=self.n_init, random_state=derive_seed(self.random_state, 2)
+        ).fit(z.cpu().numpy())
+        with torch.no_grad():
+            self.clustering_.centers.copy_(torch.as_tensor(km.cluster_centers_))
+        n_epochs = self.epochs
+        if n_epochs == "auto":
+            n_epochs = auto_epochs(len(data), self.batch_size, 20000, 10, 200)
+        self._train(data, int(n_epochs))
+        self._finish(data)
+
+    @torch.no_grad()
+    def _embed(self, data: torch.Tensor, batch: int = 4096) -> torch.Tensor:
+        enc = self.autoencoder_.encoder
+        return torch.cat([enc(data[i : i + batch]) for i in range(0, len(data), batch)])
+
+    def _train(self, data: torch.Tensor, n_epochs: int) -> None:
+        n = len(data)
+        recon_w = self._recon_weight
+        params = list(self.autoencoder_.encoder.parameters()) + list(self.clustering_.parameters())
+        if recon_w > 0:
+            params += list(self.autoencoder_.decoder.parameters())
+        opt = self._make_optimizer(params)
+        every = self._steps_between_updates(n)
+        tables = TensorState(
+            target=torch.zeros(n, self.n_clusters, device=self.device_),
+            last_labels=torch.full((n,), -1, dtype=torch.long, device=self.device_),
+            step=torch.zeros((), dtype=torch.long),
+            delta=torch.ones(()),
+        )
+        state = {
+            "autoencoder": self.autoencoder_,
+            "clustering": self.clustering_,
+            "opt": opt,
+            "tables": tables,
+        }
+        loop = self._loop(self._stage, n_epochs, state)
+
+        @torch.no_grad()
+        def update_target() -> float:
+            q = self.clustering_(self._embed(data))
+            labels = q.argmax(1)
+            last = tables["last_labels"]
+            delta = float((labels != last).float().mean()) if bool((last >= 0).all()) else 1.0
+            tables["target"].copy_(target_distribution(q))
+            last.copy_(labels)
+            return delta
+
+        def epoch(_: int) -> dict[str, float]:
+            tot_c = tot_r = 0.0
+            for idx in loop.batches(n, self.batch_size):
+                if int(tables["step"]) % every == 0:
+                    delta = update_target()
+                    tables["delta"].fill_(delta)
+                    if int(tables["step"]) > 0 and delta < self.tol:
+                        loop.stop()  # DEC's convergence test: few labels change
+                        break
+                idx = idx.to(self.device_)
+                x = data[idx]
+                z = self.autoencoder_.encoder(x)
+                loss_c = kl_divergence(tables["target"][idx], self.clustering_(z), "batchmean")
+                loss = loss_c
+                if recon_w > 0:
+                    x_hat = self.autoencoder_.decoder(z)
+                    loss_r = (
+                        F.binary_cross_entropy(x_hat.clamp(1e-6, 1 - 1e-6), x)
+                        if self.loss_ == "bce"
+                        else F.mse_loss(x_hat, x)
+                    )
+                    loss = loss_r + recon_w * loss_c
+                    tot_r += loss_r.item() * len(idx)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                tables["step"].add_(1)
+                tot_c += loss_c.item() * len(idx)
+            out = {"kl": tot_c / n, "label_change": float(tables["delta"])}
+            if recon_w > 0:
+                out["recon"] = tot_r / n
+            return out
+
+        loop.run(epoch)
+
+    @property
+    def _stage(self) -> str:
+        return type(self).__name__.lower()
+
+    def _finish(self, data: torch.Tensor) -> None:
+        z = self._embed(data)
+        self.embedding_ = z.cpu().numpy()
+        self.labels_ = self.clustering_(z).argmax(1).cpu().numpy().astype(np.int64)
+        self.cluster_centers_ = self.clustering_.centers.detach().cpu().numpy()
+        self.autoencoder_.eval()
+
+    # ------------------------------------------------------------- inference
+    def transform(self, X: Any) -> np.ndarray:
+        """The encoder's embedding."""
+        X = self._validate_new_input(X)
+        return self._embed(self._as_tensor(X)).cpu().numpy()
+
+    @torch.no_grad()
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Student-t soft assignments of new samples."""
+        X = self._validate_new_input(X)
+        return self.clustering_(self._embed(self._as_tensor(X))).cpu().numpy()
+
+    def predict(self, X: Any) -> np.ndarray:
+        return self.predict_proba(X).argmax(1).astype(np.int64)
+
+
+class IDEC(DEC):
+    """Improved DEC: ``L = L_r + gamma L_c`` keeps the decoder (local structure).
+
+    Parameters are those of :class:`DEC` plus ``gamma`` (weight of the clustering loss,
+    0.1 in IDEC), with IDEC's defaults: Adam, lr 1e-3.
+    """
+
+    def __init__(
+        self,
+        n_clusters: int = 8,
+        *,
+        gamma: float = 0.1,
+        alpha: float = 1.0,
+        hidden_dims: Any = "auto",
+        latent_dim: Any = "auto",
+        pretrained: Any = None,
+        ae_layerwise_epochs: Any = "auto",
+        ae_finetune_epochs: Any = "auto",
+        ae_lr: float = 1e-3,
+        epochs: Any = "auto",
+        optimizer: str = "adam",
+        lr: float = 1e-3,
+        momentum: float = 0.9,
+        batch_size: int = 256,
+        update_interval: Any = "auto",
+        tol: float = 1e-3,
+        n_init: int = 20,
+        device: str = "auto",
+        random_state: int | None = None,
+        verbose: bool = False,
+        checkpoint_dir: str | None = None,
+        checkpoint_every: int = 10,
+        resume: bool = False,
+    ) -> None:
+        super().__init__(
+            n_clusters,
+            alpha=alpha,
+            hidden_dims=hidden_dims,
+            latent_dim=latent_dim,
+            pretrained=pretrained,
+            ae_layerwise_epochs=ae_layerwise_epochs,
+            ae_finetune_epochs=ae_finetune_epochs,
+            ae_lr=ae_lr,
+            epochs=epochs,
+            optimizer=optimizer,
+            lr=lr,
+            momentum=momentum,
+            batch_size=batch_size,
+            update_interval=update_interval,
+            tol=tol,
+            n_init=n_init,
+            device=device,
+            random_state=random_state,
+            verbose=verbose,
+            checkpoint_dir=checkpoint_dir,
+            checkpoint_every=checkpoint_every,
+            resume=resume,
+        )
+        self.gamma = gamma
+
+    @property
+    def _recon_weight(self) -> float:
+        if not self.gamma > 0:
+            raise ConfigError(f"gamma={self.gamma} must be > 0 (weight of the clustering loss)")
+        return float(self.gamma)

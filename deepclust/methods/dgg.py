@@ -1,0 +1,480 @@
+"""DGG: deep clustering by Gaussian-mixture VAEs with graph embedding (Yang et al., ICCV 2019).
+
+The paper, top-down, and where each part lives here:
+
+* Generative model, eqs. (1)-(3): per-sample mixture weights ``pi_i``, learnable
+  component means/variances (:class:`~deepclust.nn.vae.GaussianMixturePrior`), a
+  Bernoulli or Gaussian decoder ``g``.
+* Inference model, eqs. (4)-(7): encoder ``f1 -> (mu~, log sigma~^2)``, classifier
+  ``f2 -> q(c|z)``.
+* Stochastic graph embedding, eqs. (11)-(19): the JS divergence between neighbours'
+  posteriors is bounded so that the objective becomes ``sum_ij W_ij L(x_i, x_j)``:
+  each sample is reconstructed from its own latent and from its neighbours' latents.
+  :func:`~deepclust.objectives.gmm_vae.dgg_objective` evaluates (19) with (21) and (26)
+  after swapping the double sum, so every sample is decoded once per step (the same
+  cost as VaDE) however many neighbours it has.
+* Update of ``pi_i``, eq. (31): closed form, after every step, for the samples whose
+  neighbourhoods changed (:func:`~deepclust.objectives.gmm_vae.dgg_pi_update`).
+* Affinity, eq. (32): Gaussian kernel on ``N_s`` nearest neighbours, rows summing to 1,
+  in raw space, in the pretrained embedding, or in a Siamese network's embedding
+  trained contrastively (positives = nearest neighbours, negatives = random pairs).
+* Initialisation, §4: stacked denoising autoencoder -> VAE -> k-means on the latent
+  means -> mixture means and (unbiased) variances, classifier pretrained on the k-means
+  labels.
+* Labels: ``argmax_c q(c | mu~(x))``; ``predict`` works on new samples.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from scipy import sparse
+
+from ..exceptions import ConfigError
+from ..graphs.affinity import gaussian_affinity, subsample_neighbours
+from ..graphs.knn import knn
+from ..nn.mlp import batched_apply
+from ..nn.vae import GaussianMixturePrior, classifier_head
+from ..objectives.gmm_vae import dgg_objective, dgg_pi_update
+from ..training import TensorState, adam
+from ..utils import derive_seed
+from ._gmvae import GaussianMixtureVAE
+
+
+class DGG(GaussianMixtureVAE):
+    """Gaussian-mixture VAE with stochastic graph embedding.
+
+    Parameters
+    ----------
+    n_clusters : int
+    n_neighbors : int
+        ``N_s``, neighbours per sample in the affinity graph (0 = no graph, the
+        ``N_s = 0`` column of the paper's Table 2).
+    n_candidates : int or None
+        Draw the ``N_s`` neighbours at random among this many nearest ones (paper §4.2:
+        20 of 100); None takes the ``N_s`` nearest (paper §4.1).
+    affinity : {"auto", "raw", "embedding", "siamese"}
+        Space in which neighbours and eq. (32) distances are computed. ``"auto"``: raw
+        data for low-dimensional inputs (<= 10 features), Siamese embedding otherwise.
+    kernel_weights : {"gaussian", "uniform"}
+        Eq. (32) Gaussian kernel, or equal weights ``1/N_s`` (what the authors' released
+        code uses).
+    kernel_scale : "median" or float
+        ``s_i`` of eq. (32); "median": the median distance to the row's neighbours.
+    likelihood : {"auto", "bernoulli", "gaussian"}
+        Eq. (3); ``"auto"`` is Bernoulli for data in [0, 1], Gaussian otherwise.
+    lam : "auto" or float
+        ``lambda`` of the Gaussian decoder (paper: 10 for STL-10/Reuters, 0.01 HHAR);
+        ``"auto"``: a tenth of the mean feature variance.
+    hidden_dims, latent_dim : "auto" or sizes
+        Encoder widths (decoder mirrored). ``"auto"``: D-500-500-2000-10 for
+        high-dimensional data, D-20-20-D for low-dimensional data (paper §4.1-4.2).
+    pretrained : Autoencoder, path or None
+        A fitted :class:`~deepclust.pretraining.Autoencoder` to start from (skips the
+        layer-wise pretraining).
+    ae_layerwise_epochs, ae_finetune_epochs, ae_lr
+        Autoencoder pretraining when ``pretrained`` is None.
+    vae_epochs, classifier_epochs : int or "auto"
+        VAE stage and classifier pretraining of the initialisation (§4).
+    siamese_epochs, siamese_positives, siamese_margin
+        Siamese network for ``affinity="siamese"``: positives are each sample's
+        ``siamese_positives`` nearest raw neighbours, negatives random samples; the
+        contrastive hinge is ``d^2`` for positives and ``max(0, margin - d^2)`` for
+        negatives.
+    epochs : int or "auto"
+        Joint training epochs (paper: 300 on MNIST).
+    lr, lr_decay, lr_decay_every, batch_size
+        Adam learning rate multiplied by ``lr_decay`` every ``lr_decay_every`` epochs.
+        ``lr="auto"``: 0.02 (paper §4.1) for small networks, 2e-3 (the authors' released
+        MNIST setting) for the D-500-500-2000-10 network.
+    device, random_state, verbose, checkpoint_dir, checkpoint_every, resume
+        See :class:`~deepclust.base.TorchMixin`.
+
+    Attributes
+    ----------
+    labels_ : ndarray (n_samples,)
+    embedding_ : ndarray (n_samples, latent_dim)
+        Posterior means ``mu~``.
+    pi_ : ndarray (n_samples, n_clusters)
+        Per-sample mixture weights after the last update (eq. 31).
+    neighbors_, neighbor_weights_ : ndarray (n_samples, N_s)
+        The affinity graph (eq. 32).
+    mixture_weights_ : ndarray (n_clusters,)
+        Mean of ``pi_`` (used by :meth:`sample`).
+    component_means_, component_variances_ : ndarray (n_clusters, latent_dim)
+    history_ : list of dict
+        Per-epoch losses of every stage (pretraining, vae, siamese, classifier, dgg).
+    """
+
+    def __init__(
+        self,
+        n_clusters: int = 8,
+        *,
+        n_neighbors: int = 20,
+        n_candidates: int | None = None,
+        affinity: str = "auto",
+        kernel_weights: str = "gaussian",
+        kernel_scale: Any = "median",
+        likelihood: str = "auto",
+        lam: Any = "auto",
+        hidden_dims: Any = "auto",
+        latent_dim: Any = "auto",
+        pretrained: Any = None,
+        ae_layerwise_epochs: Any = "auto",
+        ae_finetune_epochs: Any = "auto",
+        ae_lr: float = 1e-3,
+        vae_epochs: Any = "auto",
+        classifier_epochs: Any = "auto",
+        siamese_epochs: Any = "auto",
+        siamese_positives: int = 2,
+        siamese_margin: float = 3.0,
+        epochs: Any = "auto",
+        lr: Any = "auto",
+        lr_decay: float = 0.9,
+        lr_decay_every: int = 10,
+        batch_size: int = 100,
+        device: str = "auto",
+        random_state: int | None = None,
+        verbose: bool = False,
+        checkpoint_dir: str | None = None,
+        checkpoint_every: int = 10,
+        resume: bool = False,
+    ) -> None:
+        self.n_clusters = n_clusters
+        self.n_neighbors = n_neighbors
+        self.n_candidates = n_candidates
+        self.affinity = affinity
+        self.kernel_weights = kernel_weights
+        self.kernel_scale = kernel_scale
+        self.likelihood = likelihood
+        self.lam = lam
+        self.hidden_dims = hidden_dims
+        self.latent_dim = latent_dim
+        self.pretrained = pretrained
+        self.ae_layerwise_epochs = ae_layerwise_epochs
+        self.ae_finetune_epochs = ae_finetune_epochs
+        self.ae_lr = ae_lr
+        self.vae_epochs = vae_epochs
+        self.classifier_epochs = classifier_epochs
+        self.siamese_epochs = siamese_epochs
+        self.siamese_positives = siamese_positives
+        self.siamese_margin = siamese_margin
+        self.epochs = epochs
+        self.lr = lr
+        self.lr_decay = lr_decay
+        self.lr_decay_every = lr_decay_every
+        self.batch_size = batch_size
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.checkpoint_dir = checkpoint_dir
+        self.checkpoint_every = checkpoint_every
+        self.resume = resume
+
+    # ------------------------------------------------------------------ modules
+    def _build_modules(self) -> None:
+        self._build_base_modules()
+        self.classifier_ = classifier_head(self.dims_[-1], self.n_clusters).to(self.device_)
+
+    def _check_params(self, n: int) -> None:
+        if not isinstance(self.n_neighbors, (int, np.integer)) or self.n_neighbors < 0:
+            raise ConfigError(f"n_neighbors={self.n_neighbors!r} must be an integer >= 0")
+        if self.n_neighbors >= n:
+            raise ConfigError(f"n_neighbors={self.n_neighbors} must be < n_samples={n}")
+        cand = self.n_candidates
+        if cand is not None and (cand < self.n_neighbors or cand >= n):
+            raise ConfigError(
+                f"n_candidates={cand} must be between n_neighbors={self.n_neighbors} and "
+                f"n_samples - 1 = {n - 1}"
+            )
+        if self.affinity not in ("auto", "raw", "embedding", "siamese"):
+            raise ConfigError(
+                f"affinity={self.affinity!r}; expected 'auto', 'raw', 'embedding' or 'siamese'"
+            )
+        if self.kernel_weights not in ("gaussian", "uniform"):
+            raise ConfigError(
+                f"kernel_weights={self.kernel_weights!r}; expected 'gaussian' or 'uniform'"
+            )
+
+    # -------------------------------------------------------------------- fit
+    def _fit(self, X: np.ndarray) -> None:
+        n = X.shape[0]
+        self._check_params(n)
+        self.likelihood_ = self._resolve_likelihood(X)
+        data = self._as_tensor(X)
+
+        # §4 initialisation: stacked denoising AE -> VAE.
+        ae = self._pretrain(X)
+        self._build_vae(ae)
+        self.prior_ = GaussianMixturePrior(self.n_clusters, self.dims_[-1]).to(self.device_)
+        self.classifier_ = classifier_head(self.dims_[-1], self.n_clusters).to(self.device_)
+        vae_epochs = self._epochs(self.vae_epochs, n, 1000, 5, 50, "vae_epochs")
+        self.lr_ = self._resolve_lr()
+        self._fit_vae(data, vae_epochs, lr=self.lr_)
+
+        # Algorithm 1, line 1: the graph and its affinity matrix (eq. 32).
+        self.neighbors_, self.neighbor_weights_ = self._build_graph(X, data, ae)
+
+        # §4: k-means on latent means -> mixture; classifier pretrained on the labels.
+        mu, logvar = self._encode(data)
+        pseudo = self._kmeans_init(mu, logvar)
+        self._pretrain_classifier(mu, logvar, pseudo)
+
+        # Joint training of eq. (19) with the pi updates of eq. (31).
+        graph = self._graph_tensors(data)
+        n_epochs = self._epochs(self.epochs, n, 6000, 20, 300, "epochs")
+        self._train(data, graph, n_epochs)
+        self._finish(data, graph)
+
+    # ------------------------------------------------------------------ graph
+    def _affinity_space(self, X: np.ndarray, data: torch.Tensor, ae: Any) -> np.ndarray:
+        kind = self.affinity
+        if kind == "auto":
+            kind = "raw" if X.shape[1] <= 10 else "siamese"
+        self.affinity_ = kind
+        if kind == "raw":
+            return X
+        if kind == "embedding":
+            return ae.transform(X)
+        return self._fit_siamese(X, data, ae)
+
+    def _build_graph(
+        self, X: np.ndarray, data: torch.Tensor, ae: Any
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Neighbour lists and eq. (32) weights (rows summing to 1)."""
+        n, s = X.shape[0], int(self.n_neighbors)
+        if s == 0:
+            self.affinity_ = "none"
+            return np.zeros((n, 0), np.int64), np.zeros((n, 0), np.float32)
+        feats = self._affinity_space(X, data, ae)
+        cand = self.n_candidates or s
+        idx, dist = knn(feats, cand, random_state=derive_seed(self.random_state, 3))
+        rng = np.random.default_rng(derive_seed(self.random_state, 4))
+        idx, dist = subsample_neighbours(idx, dist, s, rng)
+        if self.kernel_weights == "uniform":
+            w = np.full(idx.shape, 1.0 / s, np.float32)
+        else:
+            w = gaussian_affinity(dist, self.kernel_scale)
+        return idx, w
+
+    def _fit_siamese(self, X: np.ndarray, data: torch.Tensor, ae: Any) -> np.ndarray:
+        """Siamese embedding for the affinity (paper §3.3 and appendix; SpectralNet style).
+
+        The network is a copy of the pretrained encoder; pairs are (sample, one of its
+        ``siamese_positives`` nearest raw neighbours) labelled similar and (sample,
+        random sample) labelled dissimilar.
+        """
+        import copy
+
+        net = copy.deepcopy(ae.network_.encoder).to(self.device_)
+        pos, _ = knn(X, self.siamese_positives, random_state=derive_seed(self.random_state, 5))
+        pos_t = torch.as_tensor(pos, device=self.device_)
+        opt = adam(net.parameters(), lr=1e-3)
+        n_epochs = self._epochs(self.siamese_epochs, len(X), 3000, 5, 50, "siamese_epochs")
+        loop = self._loop("siamese", n_epochs, {"siamese": net, "opt": opt})
+        margin = float(self.siamese_margin)
+
+        def epoch(_: int) -> dict[str, float]:
+            total = 0.0
+            for idx in loop.batches(len(data), max(self.batch_size, 128)):
+                idx = idx.to(data.device)
+                b = len(idx)
+                choice = torch.randint(0, pos_t.shape[1], (b,), generator=loop.generator)
+                p_idx = pos_t[idx, choice.to(data.device)]
+                n_idx = torch.randint(0, len(data), (b,), generator=loop.generator).to(data.device)
+                za, zp, zn = net(data[idx]), net(data[p_idx]), net(data[n_idx])
+                d_pos = ((za - zp) ** 2).sum(1)
+                d_neg = ((za - zn) ** 2).sum(1)
+                loss = (d_pos + F.relu(margin - d_neg)).mean()
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                total += loss.item() * b
+            return {"loss": total / len(data)}
+
+        loop.run(epoch)
+        net.eval()
+        return batched_apply(net, data).cpu().numpy()
+
+    def _graph_tensors(self, data: torch.Tensor) -> dict[str, Any]:
+        """Aggregates of ``W = (I + W_graph) / 2`` that make eq. (19) cost one decoding.
+
+        ``x_bar = W^T X``, ``w_bar = W^T 1``, ``sq_bar = W^T |x|^2`` and the transpose in
+        CSR form (anchors ``i`` listing each ``j``) for ``sum_i W_ij log pi_i``.
+        """
+        n, s = self.neighbors_.shape
+        dev = self.device_
+        rows = np.repeat(np.arange(n), s)
+        if s > 0:
+            vals = np.concatenate([np.full(n, 0.5), 0.5 * self.neighbor_weights_.ravel()])
+            r = np.concatenate([np.arange(n), rows])
+            c = np.concatenate([np.arange(n), self.neighbors_.ravel()])
+        else:
+            vals, r, c = np.ones(n), np.arange(n), np.arange(n)
+        W = sparse.csr_matrix((vals, (r, c)), shape=(n, n))
+        WT = W.T.tocsr()
+        WT.sum_duplicates()
+        X = data.cpu().numpy().astype(np.float64)
+        x_bar = torch.as_tensor(WT @ X, dtype=torch.float32, device=dev)
+        w_bar = torch.as_tensor(np.asarray(WT.sum(1)).ravel(), dtype=torch.float32, device=dev)
+        sq_bar = torch.as_tensor(WT @ (X * X).sum(1), dtype=torch.float32, device=dev)
+        return {
+            "x_bar": x_bar,
+            "w_bar": w_bar,
+            "sq_bar": sq_bar,
+            "wt_indptr": torch.as_tensor(WT.indptr, dtype=torch.long, device=dev),
+            "wt_indices": torch.as_tensor(WT.indices, dtype=torch.long, device=dev),
+            "wt_values": torch.as_tensor(WT.data, dtype=torch.float32, device=dev),
+            "nbr": torch.as_tensor(self.neighbors_, dtype=torch.long, device=dev),
+            "nbr_w": torch.as_tensor(self.neighbor_weights_, dtype=torch.float32, device=dev),
+        }
+
+    @staticmethod
+    def _gather_transpose(graph: dict[str, Any], cols: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Entries of ``W^T`` rows ``cols``: (batch row, anchor index i, weight W_ij)."""
+        indptr = graph["wt_indptr"]
+        starts = indptr[cols]
+        counts = indptr[cols + 1] - starts
+        total = int(counts.sum())
+        row = torch.repeat_interleave(torch.arange(len(cols), device=cols.device), counts)
+        first = torch.repeat_interleave(torch.cumsum(counts, 0) - counts, counts)
+        pos = torch.repeat_interleave(starts, counts) + torch.arange(total, device=cols.device)
+        pos = pos - first
+        return row, graph["wt_indices"][pos], graph["wt_values"][pos]
+
+    # -------------------------------------------------------------- training
+    def _pretrain_classifier(
+        self, mu: torch.Tensor, logvar: torch.Tensor, pseudo: np.ndarray
+    ) -> None:
+        """Train ``f2`` on the k-means pseudo-labels from samples of ``q(z|x)`` (§4)."""
+        target = torch.as_tensor(pseudo, dtype=torch.long, device=self.device_)
+        opt = adam(self.classifier_.parameters(), lr=1e-3)
+        n_epochs = self._epochs(self.classifier_epochs, len(mu), 1000, 5, 50, "classifier_epochs")
+        loop = self._loop("classifier", n_epochs, {"classifier": self.classifier_, "opt": opt})
+
+        def epoch(_: int) -> dict[str, float]:
+            total = 0.0
+            for idx in loop.batches(len(mu), self.batch_size):
+                idx = idx.to(mu.device)
+                z = self._sample(mu[idx], logvar[idx])
+                loss = F.cross_entropy(self.classifier_(z), target[idx])
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                total += loss.item() * len(idx)
+            return {"loss": total / len(mu)}
+
+        loop.run(epoch)
+
+    def _refresh_pi(self, graph: dict[str, Any], tables: TensorState, rows: torch.Tensor) -> None:
+        """Eq. (31) for samples ``rows`` from the latest ``gamma`` of them and their neighbours."""
+        gamma, pi = tables["gamma"], tables["pi"]
+        if graph["nbr"].shape[1] == 0:
+            pi[rows] = gamma[rows]
+            return
+        nb = graph["nbr"][rows]
+        pi[rows] = dgg_pi_update(gamma[rows], gamma[nb], graph["nbr_w"][rows])
+
+    def objective(
+        self, x_idx: torch.Tensor, data: torch.Tensor, graph: dict[str, Any], pi: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Per-sample ``sum_i W_ij L(x_i, x_j)`` for the batch ``j = x_idx``.
+
+        ``pi`` is the (n_samples, K) table of per-sample mixture weights. Returns the
+        objective, ``gamma = q(c|z_j)`` and the anchors ``i`` that list a ``j`` as neighbour.
+        """
+        x = data[x_idx]
+        mu, logvar = self.encoder_(x)
+        z = self._sample(mu, logvar)
+        x_hat = self.decoder_(z)
+        gamma = torch.softmax(self.classifier_(z), dim=1)
+        row, anchor, w = self._gather_transpose(graph, x_idx)
+        log_pi_bar = torch.zeros(len(x_idx), pi.shape[1], device=x.device)
+        log_pi_bar.index_add_(0, row, w.unsqueeze(1) * torch.log(pi[anchor].clamp_min(1e-10)))
+        obj = dgg_objective(
+            graph["x_bar"][x_idx],
+            graph["w_bar"][x_idx],
+            x_hat,
+            mu,
+            logvar,
+            gamma,
+            log_pi_bar,
+            self.prior_.mu,
+            self.prior_.logvar,
+            likelihood=self.likelihood_,
+            lam=self.lam_,
+            x_sq_bar=graph["sq_bar"][x_idx],
+        )
+        return obj, gamma, anchor
+
+    def _train(self, data: torch.Tensor, graph: dict[str, Any], n_epochs: int) -> None:
+        n = len(data)
+        with torch.no_grad():
+            mu, _ = self._encode(data)
+            gamma0 = torch.softmax(self.classifier_(mu), dim=1)
+        tables = TensorState(gamma=gamma0.clone(), pi=torch.empty_like(gamma0))
+        self._refresh_pi(graph, tables, torch.arange(n, device=self.device_))
+        modules = [self.encoder_, self.decoder_, self.classifier_, self.prior_]
+        params = [p for m in modules for p in m.parameters() if p is not self.prior_.pi_logits]
+        opt = adam(params, lr=self.lr_)
+        sched = torch.optim.lr_scheduler.StepLR(opt, self.lr_decay_every, self.lr_decay)
+        state = {
+            "encoder": self.encoder_,
+            "decoder": self.decoder_,
+            "classifier": self.classifier_,
+            "prior": self.prior_,
+            "opt": opt,
+            "sched": sched,
+            "tables": tables,
+        }
+        loop = self._loop("dgg", n_epochs, state)
+        self._tables = tables
+
+        def epoch(_: int) -> dict[str, float]:
+            total = 0.0
+            for idx in loop.batches(n, self.batch_size):
+                idx = idx.to(self.device_)
+                obj, gamma, anchors = self.objective(idx, data, graph, tables["pi"])
+                loss = -obj.mean()
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                total += loss.item() * len(idx)
+                # Algorithm 1, line 8: pi_i of every sample whose neighbourhood holds a
+                # sample of this batch, from the freshest gamma (eq. 31).
+                with torch.no_grad():
+                    tables["gamma"][idx] = gamma.detach()
+                    self._refresh_pi(graph, tables, torch.unique(torch.cat([idx, anchors])))
+            sched.step()
+            return {"loss": total / n}
+
+        loop.run(epoch)
+
+    @torch.no_grad()
+    def _responsibilities(self, data: torch.Tensor) -> torch.Tensor:
+        mu, _ = self._encode(data)
+        self.classifier_.eval()
+        out = torch.softmax(self.classifier_(mu), dim=1)
+        return out
+
+    def _finish(self, data: torch.Tensor, graph: dict[str, Any]) -> None:
+        mu, _ = self._encode(data)
+        self.embedding_ = mu.cpu().numpy()
+        self.labels_ = self._responsibilities(data).argmax(1).cpu().numpy().astype(np.int64)
+        self.pi_ = self._tables["pi"].cpu().numpy()
+        self.mixture_weights_ = self.pi_.mean(0)
+        del self._tables
+        for m in (self.encoder_, self.decoder_, self.prior_, self.classifier_):
+            m.eval()
+
+    # ------------------------------------------------------------- inference
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """``q(c | mu~(x))`` from the classifier ``f2`` for new samples."""
+        X = self._validate_new_input(X)
+        return self._responsibilities(self._as_tensor(X)).cpu().numpy()
+
+    def predict(self, X: Any) -> np.ndarray:
+        return self.predict_proba(X).argmax(1).astype(np.int64)

@@ -1,0 +1,311 @@
+"""Autoencoder pretraining shared by the deep methods (DEC, IDEC, VaDE, DGG, AE+GMM, ...).
+
+The procedure of DEC (Xie et al. 2016) and DGG §4: greedy layer-wise training of
+denoising autoencoders, stacked into a deep autoencoder, then end-to-end fine-tuning.
+:class:`Autoencoder` is an estimator of its own so one pretraining can be saved and
+reused by several methods (``pretrained=`` parameter), which is how the MNIST
+benchmarks share a pretrained network per seed.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from .base import PersistenceMixin, TorchMixin
+from .exceptions import ConfigError
+from .nn.autoencoders import MLPAutoencoder, auto_architecture
+from .nn.mlp import batched_apply
+from .training import adam
+from .utils import derive_seed
+
+
+def auto_epochs(n_samples: int, batch_size: int, target_steps: int, lo: int, hi: int) -> int:
+    """Epochs giving about ``target_steps`` gradient steps, clipped to ``[lo, hi]``."""
+    steps_per_epoch = max(1, math.ceil(n_samples / batch_size))
+    return int(min(hi, max(lo, math.ceil(target_steps / steps_per_epoch))))
+
+
+def _reconstruction_loss(x_hat: torch.Tensor, x: torch.Tensor, kind: str) -> torch.Tensor:
+    if kind == "bce":
+        return F.binary_cross_entropy(x_hat.clamp(1e-6, 1 - 1e-6), x)
+    return F.mse_loss(x_hat, x)
+
+
+class Autoencoder(TorchMixin, PersistenceMixin, TransformerMixin, BaseEstimator):
+    """Stacked denoising autoencoder, pretrained layer by layer and then fine-tuned.
+
+    Parameters
+    ----------
+    hidden_dims : tuple of int or "auto"
+        Encoder hidden widths (the decoder mirrors them). ``"auto"``: see
+        :func:`~deepclust.nn.autoencoders.auto_architecture` (D-500-500-2000-10 for
+        high-dimensional data, D-20-20-D for 2-D toy data).
+    latent_dim : int or "auto"
+        Size of the embedding.
+    output : {"auto", "linear", "sigmoid"}
+        Decoder output; ``"auto"`` picks sigmoid when the data lie in [0, 1].
+    loss : {"auto", "mse", "bce"}
+        Fine-tuning reconstruction loss; ``"auto"`` is BCE with a sigmoid output.
+    layerwise_epochs, finetune_epochs : int or "auto"
+        Epochs per greedy layer and for end-to-end fine-tuning; ``"auto"`` aims at a
+        fixed number of gradient steps whatever the data size.
+    batch_size : int
+    lr : float
+        Adam learning rate.
+    corruption : float
+        Dropout rate applied to each layer's input during layer-wise training.
+    device, random_state, verbose, checkpoint_dir, checkpoint_every, resume
+        See :class:`~deepclust.base.TorchMixin`.
+
+    Attributes
+    ----------
+    network_ : MLPAutoencoder
+    dims_ : tuple of int
+        Full layer sizes ``(D, h1, ..., latent)``.
+    output_, loss_ : str
+    history_ : list of dict
+        Per-epoch losses of every stage.
+    """
+
+    def __init__(
+        self,
+        hidden_dims: Any = "auto",
+        latent_dim: Any = "auto",
+        output: str = "auto",
+        loss: str = "auto",
+        layerwise_epochs: Any = "auto",
+        finetune_epochs: Any = "auto",
+        batch_size: int = 256,
+        lr: float = 1e-3,
+        corruption: float = 0.2,
+        device: str = "auto",
+        random_state: int | None = None,
+        verbose: bool = False,
+        checkpoint_dir: str | None = None,
+        checkpoint_every: int = 10,
+        resume: bool = False,
+    ) -> None:
+        self.hidden_dims = hidden_dims
+        self.latent_dim = latent_dim
+        self.output = output
+        self.loss = loss
+        self.layerwise_epochs = layerwise_epochs
+        self.finetune_epochs = finetune_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.corruption = corruption
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.checkpoint_dir = checkpoint_dir
+        self.checkpoint_every = checkpoint_every
+        self.resume = resume
+
+    # ------------------------------------------------------------------ setup
+    def _resolve(self, X: np.ndarray) -> None:
+        hidden, latent = auto_architecture(X.shape[1])
+        if self.hidden_dims != "auto":
+            hidden = tuple(int(h) for h in self.hidden_dims)
+        if self.latent_dim != "auto":
+            latent = int(self.latent_dim)
+        if latent < 1 or any(h < 1 for h in hidden):
+            raise ConfigError(f"layer sizes must be positive, got hidden={hidden}, latent={latent}")
+        self.dims_ = (X.shape[1], *hidden, latent)
+        in_unit_range = bool(X.min() >= 0.0 and X.max() <= 1.0)
+        output = self.output
+        if output == "auto":
+            output = "sigmoid" if in_unit_range else "linear"
+        if output not in ("linear", "sigmoid"):
+            raise ConfigError(f"output must be 'auto', 'linear' or 'sigmoid', got {output!r}")
+        loss = self.loss
+        if loss == "auto":
+            loss = "bce" if output == "sigmoid" else "mse"
+        if loss not in ("mse", "bce"):
+            raise ConfigError(f"loss must be 'auto', 'mse' or 'bce', got {loss!r}")
+        if loss == "bce" and not (output == "sigmoid" and in_unit_range):
+            raise ConfigError("loss='bce' needs data in [0, 1] and output='sigmoid'")
+        self.output_, self.loss_ = output, loss
+
+    def _build_modules(self) -> None:
+        self.network_ = MLPAutoencoder(self.dims_, self.output_).to(self.device_)
+
+    def _epochs(self, value: Any, n: int, target_steps: int, hi: int) -> int:
+        if value == "auto":
+            return auto_epochs(n, self.batch_size, target_steps, lo=5, hi=hi)
+        if not isinstance(value, (int, np.integer)) or value < 0:
+            raise ConfigError(f"epochs must be a non-negative integer or 'auto', got {value!r}")
+        return int(value)
+
+    # -------------------------------------------------------------------- fit
+    def fit(self, X: Any, y: Any = None) -> Autoencoder:
+        """Pretrain layer by layer, then fine-tune end to end."""
+        X = validate_data(self, X, dtype=[np.float32, np.float64])
+        self._begin_fit()
+        self._resolve(X)
+        self._build_modules()
+        data = self._as_tensor(X)
+        n = len(data)
+        layer_epochs = self._epochs(self.layerwise_epochs, n, 1000, hi=50)
+        tune_epochs = self._epochs(self.finetune_epochs, n, 4000, hi=200)
+        pairs = self.network_.layer_pairs()
+        for depth, (enc, dec) in enumerate(pairs):
+            self._fit_layer(data, depth, enc, dec, layer_epochs, last=depth == len(pairs) - 1)
+        self._finetune(data, tune_epochs)
+        self.network_.eval()
+        return self
+
+    def _encode_to_depth(self, data: torch.Tensor, depth: int) -> torch.Tensor:
+        """Inputs of layer ``depth``: the data through the first ``depth`` encoder layers."""
+        if depth == 0:
+            return data
+        # Each encoder layer but the last is Linear + ReLU: 2 modules per layer.
+        head = self.network_.encoder[: 2 * depth]
+        return batched_apply(head, data)
+
+    def _fit_layer(
+        self,
+        data: torch.Tensor,
+        depth: int,
+        enc: torch.nn.Linear,
+        dec: torch.nn.Linear,
+        n_epochs: int,
+        *,
+        last: bool,
+    ) -> None:
+        """Train one denoising pair: corrupt the layer input, reconstruct it clean."""
+        inputs = self._encode_to_depth(data, depth)
+        params = list(enc.parameters()) + list(dec.parameters())
+        opt = adam(params, lr=self.lr)
+        loop = self._loop(f"ae_layer{depth + 1}", n_epochs, {"enc": enc, "dec": dec, "opt": opt})
+
+        def out_act(t: torch.Tensor) -> torch.Tensor:
+            if depth > 0:
+                return F.relu(t)  # inner layers reconstruct ReLU activations
+            return torch.sigmoid(t) if self.output_ == "sigmoid" else t
+
+        def epoch(_: int) -> dict[str, float]:
+            total = 0.0
+            for idx in loop.batches(len(inputs), self.batch_size):
+                h = inputs[idx.to(inputs.device)]
+                hidden = enc(F.dropout(h, self.corruption, training=True))
+                if not last:
+                    hidden = F.relu(hidden)
+                loss = F.mse_loss(out_act(dec(hidden)), h)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                total += loss.item() * len(idx)
+            return {"loss": total / len(inputs)}
+
+        loop.run(epoch)
+
+    def _finetune(self, data: torch.Tensor, n_epochs: int) -> None:
+        net = self.network_
+        opt = adam(net.parameters(), lr=self.lr)
+        loop = self._loop("ae_finetune", n_epochs, {"network": net, "opt": opt})
+
+        def epoch(_: int) -> dict[str, float]:
+            net.train()
+            total = 0.0
+            for idx in loop.batches(len(data), self.batch_size):
+                x = data[idx.to(data.device)]
+                _, x_hat = net(x)
+                loss = _reconstruction_loss(x_hat, x, self.loss_)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                total += loss.item() * len(idx)
+            return {"loss": total / len(data)}
+
+        loop.run(epoch)
+
+    # -------------------------------------------------------------- inference
+    def transform(self, X: Any) -> np.ndarray:
+        """Embed ``X`` with the encoder."""
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=[np.float32, np.float64])
+        self.network_.eval()
+        z = batched_apply(self.network_.encoder, self._as_tensor(X))
+        return z.cpu().numpy()
+
+    def inverse_transform(self, Z: Any) -> np.ndarray:
+        """Decode embeddings back to the input space."""
+        check_is_fitted(self)
+        Z = np.asarray(Z, dtype=np.float32)
+        self.network_.eval()
+        return batched_apply(self.network_.decoder, self._as_tensor(Z)).cpu().numpy()
+
+
+def resolve_pretrained(
+    pretrained: Autoencoder | str | os.PathLike | None, n_features: int
+) -> Autoencoder | None:
+    """Accept a fitted :class:`Autoencoder` or the path of a saved one."""
+    if pretrained is None:
+        return None
+    ae = pretrained
+    if isinstance(pretrained, (str, os.PathLike)):
+        ae = Autoencoder.load(pretrained)
+    if not isinstance(ae, Autoencoder):
+        raise ConfigError(
+            f"pretrained must be a fitted Autoencoder or the path of a saved one, got {ae!r}"
+        )
+    check_is_fitted(ae)
+    if ae.n_features_in_ != n_features:
+        raise ConfigError(
+            f"the pretrained autoencoder expects {ae.n_features_in_} features but X has "
+            f"{n_features}; expected the same data layout"
+        )
+    return ae
+
+
+class UsesAutoencoder:
+    """Mixin for methods that start from a pretrained :class:`Autoencoder`.
+
+    The estimator has the parameters ``pretrained``, ``hidden_dims``, ``latent_dim``,
+    ``ae_layerwise_epochs``, ``ae_finetune_epochs``, ``ae_lr`` plus the
+    :class:`~deepclust.base.TorchMixin` ones.
+    """
+
+    pretrained: Any
+    hidden_dims: Any
+    latent_dim: Any
+    ae_layerwise_epochs: Any
+    ae_finetune_epochs: Any
+    ae_lr: float
+
+    def _pretrained_autoencoder(self, X: np.ndarray, output: str = "auto") -> Autoencoder:
+        """The given ``pretrained`` network, or one pretrained here on ``X``."""
+        given = resolve_pretrained(self.pretrained, X.shape[1])
+        if given is not None:
+            if output != "auto" and given.output_ != output:
+                raise ConfigError(
+                    f"the pretrained autoencoder has a {given.output_} output but this "
+                    f"model needs {output}"
+                )
+            return given
+        sub = os.path.join(self.checkpoint_dir, "autoencoder") if self.checkpoint_dir else None
+        ae = Autoencoder(
+            hidden_dims=self.hidden_dims,
+            latent_dim=self.latent_dim,
+            output=output,
+            layerwise_epochs=self.ae_layerwise_epochs,
+            finetune_epochs=self.ae_finetune_epochs,
+            lr=self.ae_lr,
+            device=str(self.device_),
+            random_state=derive_seed(self.random_state, 1),
+            verbose=self.verbose,
+            checkpoint_dir=sub,
+            checkpoint_every=self.checkpoint_every,
+            resume=self.resume,
+        )
+        ae.fit(X)
+        self.history_.extend(ae.history_)
+        return ae
