@@ -11,9 +11,11 @@ from __future__ import annotations
 import argparse
 import inspect
 import json
+import os
 import platform
 import sys
 import time
+import warnings
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -159,15 +161,16 @@ def run_method(est: Any, ds: Dataset, preprocess: dict[str, Any]) -> dict[str, A
         embedding = getattr(est, "embedding_", None)
         embedding = X[region] if embedding is None else embedding
     elif kind == ds.kind:
-        mask = None
         if ds.kind == "hsi":
             mask = np.zeros(ds.n_samples, bool)
             mask[region] = True
-            mask = mask.reshape(ds.grid_shape)
-        est.fit(ds.cube, mask=mask) if mask is not None else est.fit(ds.cube)
-        full = np.asarray(getattr(est, "full_labels_", est.labels_)).reshape(-1)
-        labels[:] = full if full.size == ds.n_samples else -1
-        if full.size != ds.n_samples:
+            est.fit(ds.cube, mask=mask.reshape(ds.grid_shape))
+        else:
+            est.fit(ds.cube)
+        label_map = getattr(est, "label_map_", None)
+        if label_map is not None and label_map.size == ds.n_samples:
+            labels[:] = label_map.reshape(-1)  # structured methods label every pixel
+        else:
             labels[region] = est.labels_
         embedding = getattr(est, "embedding_", None)
     else:
@@ -290,7 +293,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = Path(args.out or f"runs/{method}-{ds.name}")
     out.mkdir(parents=True, exist_ok=True)
 
-    print(f"deepclust: {method} on {ds!r}, n_clusters={n_clusters}", file=sys.stderr)
+    if args.verbose:
+        print(f"deepclust: {method} on {ds!r}, n_clusters={n_clusters}", file=sys.stderr)
     result = run_method(est, ds, preprocess)
     X_internal = vectors_for(ds, preprocess) if ds.kind == "climate" else None
     metrics = compute_metrics(ds, result["labels"], result["region"], X_internal)
@@ -326,7 +330,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.save_model and hasattr(est, "save"):
         est.save(out / "model.pt")
     print(format_metrics(method, metrics))
-    print(f"wrote {out}/", file=sys.stderr)
+    print(f"wrote {out}/")
     return 0
 
 
@@ -429,7 +433,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        with warnings.catch_warnings():
+            if not (args.debug or getattr(args, "verbose", False)):
+                # library warnings would break the one-line-error promise on stderr
+                warnings.simplefilter("ignore")
+            return int(args.func(args) or 0)
+    except BrokenPipeError:  # e.g. `deepclust datasets | head`: the reader left
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print("deepclust: interrupted", file=sys.stderr)
         return 130

@@ -236,7 +236,9 @@ class SpectralClustering(BaseClusterer):
     def _fit(self, X: np.ndarray) -> None:
         A = self._affinity(X.astype(np.float64))
         if sparse.issparse(A):
-            A = A.tocsr()
+            # ARPACK cannot return as many eigenvectors as there are nodes: tiny graphs
+            # (n_clusters close to n_samples) go to the dense solver.
+            A = A.toarray() if self.n_clusters >= X.shape[0] - 1 else A.tocsr()
         rs = check_random_state(self.random_state)
         maps = spectral_embedding(
             A, n_components=self.n_clusters, random_state=rs, drop_first=False
