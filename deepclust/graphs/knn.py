@@ -68,9 +68,13 @@ def knn_hnsw(
     metric: str = "euclidean",
     m: int = 32,
     ef_search: int = 128,
-    random_state: int | None = 0,
+    ef_construction: int = 40,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Approximate ``k`` nearest neighbours with a faiss HNSW index."""
+    """Approximate ``k`` nearest neighbours with a faiss HNSW index.
+
+    ``m`` links per node; ``ef_construction`` and ``ef_search`` are candidate-list sizes
+    (larger: more exact, slower).
+    """
     try:
         import faiss
     except ImportError as exc:  # pragma: no cover - depends on the environment
@@ -80,9 +84,10 @@ def knn_hnsw(
     Xf = np.ascontiguousarray(X, dtype=np.float32)
     if metric == "cosine":
         Xf = _normalise(Xf)
-    if random_state is not None:
-        faiss.cvar.rand_seed = int(random_state)  # level assignment of HNSW nodes
+    # faiss draws HNSW node levels from its own fixed seed; the graph is then
+    # reproducible single-threaded, and may differ slightly between multi-threaded runs.
     index = faiss.IndexHNSWFlat(Xf.shape[1], m)
+    index.hnsw.efConstruction = ef_construction
     index.hnsw.efSearch = max(ef_search, k + 1)
     index.add(Xf)
     D, I = index.search(Xf, k + 1)
@@ -105,7 +110,7 @@ def knn(
     metric: str = "euclidean",
     method: str = "auto",
     exact_limit: int = EXACT_LIMIT,
-    random_state: int | None = 0,
+    ef_search: int = 128,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``k`` nearest neighbours (excluding self): exact for n <= ``exact_limit``, else HNSW.
 
@@ -115,6 +120,8 @@ def knn(
     k : int
     metric : {"euclidean", "cosine"}
     method : {"auto", "exact", "hnsw"}
+    ef_search : int
+        HNSW search breadth (accuracy/speed trade-off of the approximate path).
     """
     if metric not in ("euclidean", "cosine"):
         raise ConfigError(f"metric={metric!r} is unknown; expected 'euclidean' or 'cosine'")
@@ -126,5 +133,5 @@ def knn(
     if method == "exact":
         return knn_exact(X, k, metric=metric)
     if method == "hnsw":
-        return knn_hnsw(X, k, metric=metric, random_state=random_state)
+        return knn_hnsw(X, k, metric=metric, ef_search=ef_search)
     raise ConfigError(f"method={method!r} is unknown; expected 'auto', 'exact' or 'hnsw'")

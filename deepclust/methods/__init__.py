@@ -25,11 +25,13 @@ _ENTRIES = [
     MethodEntry("gmm", _M + "classic:GaussianMixture", "Gaussian mixture fitted by EM"),
     MethodEntry("spectral", _M + "classic:SpectralClustering", "spectral clustering (kNN graph)"),
     MethodEntry("fcm", _M + "classic:FuzzyCMeans", "fuzzy c-means"),
+    MethodEntry("finch", _M + "finch:FINCH", "FINCH: parameter-free first-neighbour clustering"),
     MethodEntry("dgg", _M + "dgg:DGG", "DGG: Gaussian-mixture VAE with stochastic graph embedding"),
     MethodEntry("vade", _M + "vade:VaDE", "VaDE: variational deep embedding"),
     MethodEntry("dec", _M + "dec:DEC", "DEC: deep embedded clustering"),
     MethodEntry("idec", _M + "dec:IDEC", "IDEC: DEC with local structure preservation"),
     MethodEntry("ae-gmm", _M + "ae_gmm:AEGMM", "AE+GMM: Gaussian mixture on autoencoder features"),
+    MethodEntry("scdsc", _M + "scdsc:SCDSC", "SCDSC: context-preserving subspace clustering (HSI)"),
 ]
 
 METHODS: dict[str, MethodEntry] = {e.name: e for e in _ENTRIES}
