@@ -19,6 +19,17 @@ from .methods.vade import VaDE  # noqa: E402
 from .pretraining import Autoencoder  # noqa: E402
 
 __all__ = [
-    "AEGMM", "DEC", "DGG", "IDEC", "Autoencoder", "Dataset", "FuzzyCMeans", "GaussianMixture",
-    "KMeans", "SpectralClustering", "VaDE", "load", "__version__",
+    "AEGMM",
+    "DEC",
+    "DGG",
+    "IDEC",
+    "Autoencoder",
+    "Dataset",
+    "FuzzyCMeans",
+    "GaussianMixture",
+    "KMeans",
+    "SpectralClustering",
+    "VaDE",
+    "load",
+    "__version__",
 ]

@@ -18,7 +18,14 @@ from deepclust.objectives.gmm_vae import (
     standard_vae_elbo,
 )
 
-torch.set_default_dtype(torch.float64)
+
+@pytest.fixture(autouse=True)
+def float64_default():
+    """Exact references in double precision; restored so later modules get float32."""
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(previous)
 
 
 @pytest.fixture
@@ -36,8 +43,17 @@ def tiny():
     # affinity rows sum to 1, no self loops (eq. 32's normalisation)
     w = torch.rand(n, n, generator=g) * (1 - torch.eye(n))
     w = w / w.sum(1, keepdim=True)
-    return dict(x=x, x_hat=x_hat, mu=mu, logvar=logvar, gamma=gamma, pi=pi,
-                gmm_mu=gmm_mu, gmm_logvar=gmm_logvar, w=w)
+    return dict(
+        x=x,
+        x_hat=x_hat,
+        mu=mu,
+        logvar=logvar,
+        gamma=gamma,
+        pi=pi,
+        gmm_mu=gmm_mu,
+        gmm_logvar=gmm_logvar,
+        w=w,
+    )
 
 
 def reference_elbo(x, x_hat, mu, logvar, gamma, log_pi, gmm_mu, gmm_logvar, lik, lam=1.0):
@@ -58,20 +74,50 @@ def reference_elbo(x, x_hat, mu, logvar, gamma, log_pi, gmm_mu, gmm_logvar, lik,
 def test_elbo_eq21_matches_distributions(tiny, lik):
     t = tiny
     log_pi = torch.log(t["pi"])
-    got = gmm_vae_elbo(t["x"], t["x_hat"], t["mu"], t["logvar"], t["gamma"], log_pi,
-                       t["gmm_mu"], t["gmm_logvar"], likelihood=lik, lam=0.7)
-    want = reference_elbo(t["x"], t["x_hat"], t["mu"], t["logvar"], t["gamma"], log_pi,
-                          t["gmm_mu"], t["gmm_logvar"], lik, lam=0.7)
+    got = gmm_vae_elbo(
+        t["x"],
+        t["x_hat"],
+        t["mu"],
+        t["logvar"],
+        t["gamma"],
+        log_pi,
+        t["gmm_mu"],
+        t["gmm_logvar"],
+        likelihood=lik,
+        lam=0.7,
+    )
+    want = reference_elbo(
+        t["x"],
+        t["x_hat"],
+        t["mu"],
+        t["logvar"],
+        t["gamma"],
+        log_pi,
+        t["gmm_mu"],
+        t["gmm_logvar"],
+        lik,
+        lam=0.7,
+    )
     torch.testing.assert_close(got, want)
 
 
 def test_elbo_global_pi_broadcasts(tiny):
     t = tiny
     log_pi = torch.log(t["pi"][0])  # VaDE: one pi for every sample
-    got = gmm_vae_elbo(t["x"], t["x_hat"], t["mu"], t["logvar"], t["gamma"], log_pi,
-                       t["gmm_mu"], t["gmm_logvar"])
-    want = reference_elbo(t["x"], t["x_hat"], t["mu"], t["logvar"], t["gamma"],
-                          log_pi.expand_as(t["pi"]), t["gmm_mu"], t["gmm_logvar"], "bernoulli")
+    got = gmm_vae_elbo(
+        t["x"], t["x_hat"], t["mu"], t["logvar"], t["gamma"], log_pi, t["gmm_mu"], t["gmm_logvar"]
+    )
+    want = reference_elbo(
+        t["x"],
+        t["x_hat"],
+        t["mu"],
+        t["logvar"],
+        t["gamma"],
+        log_pi.expand_as(t["pi"]),
+        t["gmm_mu"],
+        t["gmm_logvar"],
+        "bernoulli",
+    )
     torch.testing.assert_close(got, want)
 
 
@@ -85,9 +131,18 @@ def naive_pair_objective(t, lik, lam=1.0):
     log_pi = torch.log(t["pi"])
 
     def pair(i, j):
-        return reference_elbo(t["x"][i:i + 1], t["x_hat"][j:j + 1], t["mu"][j:j + 1],
-                              t["logvar"][j:j + 1], t["gamma"][j:j + 1], log_pi[i:i + 1],
-                              t["gmm_mu"], t["gmm_logvar"], lik, lam)[0]
+        return reference_elbo(
+            t["x"][i : i + 1],
+            t["x_hat"][j : j + 1],
+            t["mu"][j : j + 1],
+            t["logvar"][j : j + 1],
+            t["gamma"][j : j + 1],
+            log_pi[i : i + 1],
+            t["gmm_mu"],
+            t["gmm_logvar"],
+            lik,
+            lam,
+        )[0]
 
     total = torch.zeros(())
     for i in range(n):
@@ -112,19 +167,41 @@ def aggregates(t):
 def test_dgg_objective_equals_naive_double_sum(tiny, lik):
     t = tiny
     x_bar, w_bar, sq_bar, log_pi_bar = aggregates(t)
-    per_j = dgg_objective(x_bar, w_bar, t["x_hat"], t["mu"], t["logvar"], t["gamma"],
-                          log_pi_bar, t["gmm_mu"], t["gmm_logvar"], likelihood=lik, lam=0.4,
-                          x_sq_bar=sq_bar)
+    per_j = dgg_objective(
+        x_bar,
+        w_bar,
+        t["x_hat"],
+        t["mu"],
+        t["logvar"],
+        t["gamma"],
+        log_pi_bar,
+        t["gmm_mu"],
+        t["gmm_logvar"],
+        likelihood=lik,
+        lam=0.4,
+        x_sq_bar=sq_bar,
+    )
     torch.testing.assert_close(per_j.sum(), naive_pair_objective(t, lik, lam=0.4))
 
 
 def test_dgg_objective_gradients_match_naive(tiny):
     """The swap of sums must give the same gradients, not only the same value."""
-    t = {k: v.clone().requires_grad_(k in ("x_hat", "mu", "logvar", "gmm_mu"))
-         for k, v in tiny.items()}
+    t = {
+        k: v.clone().requires_grad_(k in ("x_hat", "mu", "logvar", "gmm_mu"))
+        for k, v in tiny.items()
+    }
     x_bar, w_bar, sq_bar, log_pi_bar = aggregates(t)
-    fast = dgg_objective(x_bar, w_bar, t["x_hat"], t["mu"], t["logvar"], t["gamma"],
-                         log_pi_bar, t["gmm_mu"], t["gmm_logvar"]).sum()
+    fast = dgg_objective(
+        x_bar,
+        w_bar,
+        t["x_hat"],
+        t["mu"],
+        t["logvar"],
+        t["gamma"],
+        log_pi_bar,
+        t["gmm_mu"],
+        t["gmm_logvar"],
+    ).sum()
     g_fast = torch.autograd.grad(fast, [t["x_hat"], t["mu"], t["logvar"], t["gmm_mu"]])
     slow = naive_pair_objective(t, "bernoulli")
     g_slow = torch.autograd.grad(slow, [t["x_hat"], t["mu"], t["logvar"], t["gmm_mu"]])
@@ -137,10 +214,21 @@ def test_dgg_with_no_neighbours_is_the_vade_elbo(tiny):
     t = tiny
     n = t["x"].shape[0]
     log_pi = torch.log(t["pi"])
-    got = dgg_objective(t["x"], torch.ones(n), t["x_hat"], t["mu"], t["logvar"], t["gamma"],
-                        log_pi, t["gmm_mu"], t["gmm_logvar"], x_sq_bar=(t["x"] ** 2).sum(1))
-    want = gmm_vae_elbo(t["x"], t["x_hat"], t["mu"], t["logvar"], t["gamma"], log_pi,
-                        t["gmm_mu"], t["gmm_logvar"])
+    got = dgg_objective(
+        t["x"],
+        torch.ones(n),
+        t["x_hat"],
+        t["mu"],
+        t["logvar"],
+        t["gamma"],
+        log_pi,
+        t["gmm_mu"],
+        t["gmm_logvar"],
+        x_sq_bar=(t["x"] ** 2).sum(1),
+    )
+    want = gmm_vae_elbo(
+        t["x"], t["x_hat"], t["mu"], t["logvar"], t["gamma"], log_pi, t["gmm_mu"], t["gmm_logvar"]
+    )
     torch.testing.assert_close(got, want)
 
 
@@ -152,8 +240,13 @@ def test_pi_update_eq31_is_the_constrained_maximiser(tiny):
     pi = dgg_pi_update(t["gamma"], t["gamma"][nbr], w)
     # reference: eq. (31) element by element
     for i in range(n):
-        num = [sum(float(w[i, s]) * float(t["gamma"][i, c] + t["gamma"][nbr[i, s], c])
-                   for s in range(n - 1)) for c in range(k)]
+        num = [
+            sum(
+                float(w[i, s]) * float(t["gamma"][i, c] + t["gamma"][nbr[i, s], c])
+                for s in range(n - 1)
+            )
+            for c in range(k)
+        ]
         np.testing.assert_allclose(pi[i].numpy(), np.array(num) / sum(num), rtol=1e-10)
 
     # and it maximises the objective of eq. (30) over the simplex
@@ -183,7 +276,8 @@ def test_gmm_posterior_is_bayes_rule():
     mu, logvar = torch.randn(3, 2, generator=g), torch.randn(3, 2, generator=g) * 0.2
     log_pi = torch.log(torch.tensor([0.2, 0.5, 0.3]))
     dens = Normal(mu.unsqueeze(0), torch.exp(0.5 * logvar).unsqueeze(0)).log_prob(
-        z.unsqueeze(1)).sum(-1).exp() * torch.exp(log_pi)
+        z.unsqueeze(1)
+    ).sum(-1).exp() * torch.exp(log_pi)
     torch.testing.assert_close(gmm_posterior(z, log_pi, mu, logvar), dens / dens.sum(1, True))
 
 

@@ -19,7 +19,14 @@ from deepclust.objectives.subspace import (
     subspace_affinity,
 )
 
-torch.set_default_dtype(torch.float64)
+
+@pytest.fixture(autouse=True)
+def float64_default():
+    """Exact references in double precision; restored so later modules get float32."""
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(previous)
 
 
 def test_subspace_affinity_eq3_loops():

@@ -251,7 +251,7 @@ class DGG(GaussianMixtureVAE):
             return np.zeros((n, 0), np.int64), np.zeros((n, 0), np.float32)
         feats = self._affinity_space(X, data, ae)
         cand = self.n_candidates or s
-        idx, dist = knn(feats, cand, random_state=derive_seed(self.random_state, 3))
+        idx, dist = knn(feats, cand)
         rng = np.random.default_rng(derive_seed(self.random_state, 4))
         idx, dist = subsample_neighbours(idx, dist, s, rng)
         if self.kernel_weights == "uniform":
@@ -270,7 +270,7 @@ class DGG(GaussianMixtureVAE):
         import copy
 
         net = copy.deepcopy(ae.network_.encoder).to(self.device_)
-        pos, _ = knn(X, self.siamese_positives, random_state=derive_seed(self.random_state, 5))
+        pos, _ = knn(X, self.siamese_positives)
         pos_t = torch.as_tensor(pos, device=self.device_)
         opt = adam(net.parameters(), lr=1e-3)
         n_epochs = self._epochs(self.siamese_epochs, len(X), 3000, 5, 50, "siamese_epochs")
