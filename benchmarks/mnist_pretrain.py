@@ -33,18 +33,31 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     ds = load_mnist(args.data)
     ae = Autoencoder(
-        hidden_dims=(500, 500, 2000), latent_dim=10, output="sigmoid", loss="bce",
-        layerwise_epochs=args.layerwise_epochs, finetune_epochs=args.finetune_epochs,
-        batch_size=256, lr=1e-3, corruption=0.2, random_state=args.seed, verbose=False,
-        checkpoint_dir=str(Path(args.out).with_suffix("")) + "_ckpt", checkpoint_every=10,
+        hidden_dims=(500, 500, 2000),
+        latent_dim=10,
+        output="sigmoid",
+        loss="bce",
+        layerwise_epochs=args.layerwise_epochs,
+        finetune_epochs=args.finetune_epochs,
+        batch_size=256,
+        lr=1e-3,
+        corruption=0.2,
+        random_state=args.seed,
+        verbose=False,
+        checkpoint_dir=str(Path(args.out).with_suffix("")) + "_ckpt",
+        checkpoint_every=10,
         resume=True,
     )
     tic = time.perf_counter()
     ae.fit(ds.X)
     seconds = time.perf_counter() - tic
     ae.save(args.out)
-    summary = {"seed": args.seed, "seconds": seconds, "final_loss": ae.history_[-1]["loss"],
-               "threads": torch.get_num_threads()}
+    summary = {
+        "seed": args.seed,
+        "seconds": seconds,
+        "final_loss": ae.history_[-1]["loss"],
+        "threads": torch.get_num_threads(),
+    }
     Path(args.out).with_suffix(".json").write_text(json.dumps(summary, indent=2))
     print(json.dumps(summary))
 
