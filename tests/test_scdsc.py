@@ -47,6 +47,8 @@ def test_full_map_and_masked_labels(scene):
     stages = {r["stage"] for r in est.history_}
     assert {"pretrain", "scdsc"} <= stages
     assert 1 <= est.best_epoch_ <= FAST["epochs"]
+    assert set(est.timings_) == {"preprocess", "finch", "pretrain", "init", "train", "finish"}
+    assert all(t >= 0 for t in est.timings_.values())
     # quality floor: distinct synthetic spectra in coherent regions are found
     y = scene.y[scene.labelled]
     assert cluster_accuracy(y, est.labels_) > 0.9

@@ -24,7 +24,10 @@ largest share of pixels assigned with ``max_j s_ij > confidence`` (the authors' 
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import time
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -172,6 +175,9 @@ class SCDSC(DeepClusterer):
         FINCH mini-cluster of each masked pixel.
     embedding_ : ndarray or None
         Latent codes of the masked pixels (None above 100,000 pixels).
+    timings_ : dict
+        Wall seconds of each fit stage (preprocess, finch, pretrain, init, train,
+        finish).
     best_epoch_, history_
     """
 
@@ -306,17 +312,31 @@ class SCDSC(DeepClusterer):
             region = np.ones(cube.shape[:2], bool)
         self.grid_shape_ = (int(cube.shape[0]), int(cube.shape[1]))
         self.pixels_ = np.flatnonzero(region.ravel())
-        image = self._preprocess_fit(cube, self.pixels_)
+        self.timings_: dict[str, float] = {}
+        with self._timed("preprocess"):
+            image = self._preprocess_fit(cube, self.pixels_)
         self.miniclusters_ = None
         if self.use_minicluster:
-            self.miniclusters_ = self._miniclusters(cube, self.pixels_)
+            with self._timed("finch"):
+                self.miniclusters_ = self._miniclusters(cube, self.pixels_)
         self._build_modules()
         source = PatchSource(image, self.patch_size)
         pix = torch.as_tensor(self.pixels_, device=self.device_)
-        self._pretrain(source, pix)
-        self._init_bases(source, pix)
-        self._train(source, pix)
-        self._finish(source, pix)
+        with self._timed("pretrain"):
+            self._pretrain(source, pix)
+        with self._timed("init"):
+            self._init_bases(source, pix)
+        with self._timed("train"):
+            self._train(source, pix)
+        with self._timed("finish"):
+            self._finish(source, pix)
+
+    @contextlib.contextmanager
+    def _timed(self, stage: str) -> Iterator[None]:
+        """Wall seconds of one fit stage into ``timings_`` (scaling reports)."""
+        tic = time.perf_counter()
+        yield
+        self.timings_[stage] = time.perf_counter() - tic
 
     def _preprocess_fit(self, cube: np.ndarray, pixels: np.ndarray) -> torch.Tensor:
         """Band standardisation and PCA on the whole scene, then channel scaling (§4.2)."""
