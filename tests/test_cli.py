@@ -497,3 +497,25 @@ def test_config_method_mismatch_is_error(tmp_path, capsys, kmeans_config):
     )
     assert_one_line_error(rc, err, "'kmeans'", "'gmm'")
     assert not (tmp_path / "out").exists()
+
+
+def test_scdsc_run_writes_map_metrics_and_config(tmp_path, capsys):
+    out = tmp_path / "scdsc"
+    fast = dict(
+        n_components=4, patch_size=5, finch_patch_size=7, finch_components=20,
+        pretrain_epochs=3, epochs=6, window=3, kmeans_n_init=2,
+    )  # fmt: skip
+    sets = [a for k, v in fast.items() for a in ("--set", f"{k}={v}")]
+    rc, stdout, err = run_cli(
+        capsys, "run", "scdsc", "--data", "synthetic:hsi", "--seed", "0", "--out", out, *sets
+    )
+    assert rc == 0, err
+    cfg = yaml.safe_load((out / "config.yaml").read_text())
+    assert cfg["method"] == "scdsc" and cfg["params"]["epochs"] == 6
+    labels = np.load(out / "labels.npy")
+    assert labels.ndim == 2 and labels.min() >= 0  # a cluster for every pixel of the scene
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert {"acc", "nmi", "kappa", "per_class_accuracy"} <= set(metrics)
+    assert metrics["acc"] > 0.8  # distinct synthetic spectra in coherent regions
+    assert_png(out / "cluster_map.png")
+    assert "acc=" in stdout
