@@ -519,3 +519,18 @@ def test_scdsc_run_writes_map_metrics_and_config(tmp_path, capsys):
     assert metrics["acc"] > 0.8  # distinct synthetic spectra in coherent regions
     assert_png(out / "cluster_map.png")
     assert "acc=" in stdout
+
+
+def test_demo_prints_table_and_writes_picture(tmp_path, capsys):
+    out = tmp_path / "demo"
+    rc, stdout, err = run_cli(capsys, "demo", "--quick", "--out", out)
+    assert rc == 0, err
+    rows = json.loads((out / "metrics.json").read_text())
+    names = [r["method"] for r in rows]
+    assert names[0] == "k-means" and "IDEC" in names and len(names) >= 5
+    assert all(0.0 <= r["acc"] <= 1.0 and r["seconds"] >= 0 for r in rows)
+    # real digits: the classic baselines land far above chance (0.1)
+    assert {r["method"]: r["acc"] for r in rows}["k-means"] > 0.7
+    assert "| method | ACC | NMI | ARI | seconds |" in stdout
+    assert (out / "metrics.md").read_text().count("\n") == len(rows) + 2
+    assert_png(out / "demo.png")
