@@ -244,7 +244,7 @@ class TorchMixin:
             n_epochs,
             state=state,
             history=self.history_,
-            checkpoint_dir=checkpoint_dir or self.checkpoint_dir,
+            checkpoint_dir=checkpoint_dir or getattr(self, "_run_dir", None) or self.checkpoint_dir,
             checkpoint_every=self.checkpoint_every,
             resume=self.resume,
             verbose=self.verbose,

@@ -114,8 +114,12 @@ def test_resume_after_interruption_matches_uninterrupted(cls, moons, tmp_path, m
     resumed = make(cls, **kw, checkpoint_dir=ckpt, resume=True).fit(X)
     np.testing.assert_array_equal(resumed.labels_, full.labels_)
     np.testing.assert_array_equal(resumed.embedding_, full.embedding_)
-    epochs = [r["epoch"] for r in resumed.history_ if r["stage"] == stage]
-    assert epochs == list(range(1, 7))  # history restored, not duplicated
+    runs = {r.get("run", 0) for r in resumed.history_}
+    for run in runs:  # every restart's history restored, not duplicated
+        epochs = [
+            r["epoch"] for r in resumed.history_ if r["stage"] == stage and r.get("run", 0) == run
+        ]
+        assert epochs == list(range(1, 7))
 
 
 def test_resume_needs_checkpoint_dir(moons):
@@ -146,3 +150,29 @@ def test_bad_parameters_raise_one_line_errors(moons):
         DGG(n_clusters=1).fit(X)
     with pytest.raises(ConfigError, match="n_samples=300"):
         DGG(n_clusters=301).fit(X)
+
+
+@pytest.mark.parametrize("cls", [DGG, VaDE])
+def test_restarts_keep_the_lowest_final_loss(cls, moons):
+    X, _ = moons
+    multi = make(cls, n_init=3).fit(X)
+    single = make(cls, n_init=1).fit(X)
+    assert len(multi.run_losses_) == 3
+    assert multi.best_run_ == int(np.argmin(multi.run_losses_))
+    assert {r["run"] for r in multi.history_} == {0, 1, 2}
+    stage = cls.__name__.lower()
+    final = [r["loss"] for r in multi.history_ if r["stage"] == stage and r["run"] == 0][-1]
+    # run 0 is the single run with the same seed; later runs use other seeds
+    assert final == pytest.approx(multi.run_losses_[0])
+    assert single.history_[-1]["loss"] == pytest.approx(multi.run_losses_[0], rel=1e-6)
+    assert len(set(multi.run_losses_)) == 3
+    assert multi.random_state == 0  # the parameter is restored after the restarts
+    kept = [r for r in multi.history_ if r["run"] == multi.best_run_ and r["stage"] == stage]
+    assert kept[-1]["loss"] == pytest.approx(min(multi.run_losses_))
+    np.testing.assert_array_equal(multi.predict(X), multi.labels_)
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, "many", True])
+def test_bad_n_init_is_config_error(bad, moons):
+    with pytest.raises(ConfigError, match="n_init"):
+        make(DGG, n_init=bad).fit(moons[0])

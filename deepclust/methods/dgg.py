@@ -90,6 +90,11 @@ class DGG(GaussianMixtureVAE):
         Adam learning rate multiplied by ``lr_decay`` every ``lr_decay_every`` epochs.
         ``lr="auto"``: 0.02 (paper §4.1) for small networks, 2e-3 (the authors' released
         MNIST setting) for the D-500-500-2000-10 network.
+    n_init : int or "auto"
+        Independent fits from different seeds (pretraining included unless
+        ``pretrained`` is given); the one with the lowest final loss (its own objective,
+        no labels) is kept, as ``GaussianMixture(n_init=...)`` does. ``"auto"``: 3 for
+        up to 10,000 samples, else 1. ``run_losses_`` and ``best_run_`` report them.
     device, random_state, verbose, checkpoint_dir, checkpoint_every, resume
         See :class:`~deepclust.base.TorchMixin`.
 
@@ -108,6 +113,8 @@ class DGG(GaussianMixtureVAE):
     history_ : list of dict
         Per-epoch losses of every stage (pretraining, vae, siamese, classifier, dgg).
     """
+
+    _main_stage = "dgg"
 
     def __init__(
         self,
@@ -136,6 +143,7 @@ class DGG(GaussianMixtureVAE):
         lr_decay: float = 0.9,
         lr_decay_every: int = 10,
         batch_size: int = 100,
+        n_init: Any = "auto",
         device: str = "auto",
         random_state: int | None = None,
         verbose: bool = False,
@@ -167,6 +175,7 @@ class DGG(GaussianMixtureVAE):
         self.lr_decay = lr_decay
         self.lr_decay_every = lr_decay_every
         self.batch_size = batch_size
+        self.n_init = n_init
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -200,7 +209,7 @@ class DGG(GaussianMixtureVAE):
             )
 
     # -------------------------------------------------------------------- fit
-    def _fit(self, X: np.ndarray) -> None:
+    def _fit_once(self, X: np.ndarray) -> None:
         n = X.shape[0]
         self._check_params(n)
         self.likelihood_ = self._resolve_likelihood(X)

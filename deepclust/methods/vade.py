@@ -46,6 +46,11 @@ class VaDE(GaussianMixtureVAE):
     lr, lr_decay, lr_decay_every, batch_size
         Adam learning rate, multiplied by ``lr_decay`` every ``lr_decay_every`` epochs;
         ``lr="auto"`` as in :class:`~deepclust.methods.dgg.DGG`.
+    n_init : int or "auto"
+        Independent fits from different seeds (pretraining included unless
+        ``pretrained`` is given); the one with the lowest final loss (its own objective,
+        no labels) is kept, as ``GaussianMixture(n_init=...)`` does. ``"auto"``: 3 for
+        up to 10,000 samples, else 1. ``run_losses_`` and ``best_run_`` report them.
     device, random_state, verbose, checkpoint_dir, checkpoint_every, resume
         See :class:`~deepclust.base.TorchMixin`.
 
@@ -54,6 +59,8 @@ class VaDE(GaussianMixtureVAE):
     labels_, embedding_ (posterior means), history_, mixture_weights_,
     component_means_, component_variances_
     """
+
+    _main_stage = "vade"
 
     def __init__(
         self,
@@ -72,6 +79,7 @@ class VaDE(GaussianMixtureVAE):
         lr_decay: float = 0.9,
         lr_decay_every: int = 10,
         batch_size: int = 100,
+        n_init: Any = "auto",
         device: str = "auto",
         random_state: int | None = None,
         verbose: bool = False,
@@ -93,6 +101,7 @@ class VaDE(GaussianMixtureVAE):
         self.lr_decay = lr_decay
         self.lr_decay_every = lr_decay_every
         self.batch_size = batch_size
+        self.n_init = n_init
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -118,7 +127,7 @@ class VaDE(GaussianMixtureVAE):
             torch.as_tensor(gm.weights_, dtype=torch.float32),
         )
 
-    def _fit(self, X: np.ndarray) -> None:
+    def _fit_once(self, X: np.ndarray) -> None:
         self.likelihood_ = self._resolve_likelihood(X)
         ae = self._pretrain(X)
         self._build_vae(ae)
