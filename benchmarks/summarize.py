@@ -3,6 +3,7 @@
     python benchmarks/summarize.py salinas_a        # Salinas-A table
     python benchmarks/summarize.py half_circles     # DGG vs VaDE accuracy
     python benchmarks/summarize.py scdsc_scaling    # scaling table
+    python benchmarks/summarize.py mnist            # full-MNIST runs
 
 Reads ``benchmarks/results/<name>/``; prints to stdout for RESULTS.md.
 """
@@ -75,9 +76,23 @@ def scdsc_scaling(folder: Path) -> None:
         )
 
 
+def mnist(folder: Path) -> None:
+    """Every full-MNIST run of ``mnist_methods.py`` (all ``mnist*`` result folders)."""
+    recs = [json.loads(f.read_text()) for f in sorted(RESULTS.glob("mnist*/*-seed*.json"))]
+    print("| method | run | seed | joint epochs | ACC | NMI | ARI | wall s | started |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in sorted(recs, key=lambda r: r["acc"]):
+        main_stage = {"ae-gmm": None}.get(r["method"], r["method"])
+        epochs = r["epochs"].get(main_stage, 0) if main_stage else 0
+        print(
+            f"| {r['method']} | {r['tag'] or '-'} | {r['seed']} | {epochs} | {r['acc']:.4f} | "
+            f"{r['nmi']:.4f} | {r['ari']:.4f} | {r['wall_seconds']:.0f} | {r['started']} |"
+        )
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("name", choices=["salinas_a", "half_circles", "scdsc_scaling"])
+    p.add_argument("name", choices=["salinas_a", "half_circles", "scdsc_scaling", "mnist"])
     args = p.parse_args()
     globals()[args.name](RESULTS / args.name)
 
