@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 
 #: ``../shared/data`` beside the repository (absent in a user's fresh clone).
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -35,3 +36,16 @@ def single_thread():
 
     with threadpool_limits(limits=1):
         yield
+
+
+@pytest.fixture
+def float64_default():
+    """Run the test with torch's default dtype float64, restoring the previous one after.
+
+    Restoring matters: a module that switched the dtype at import time leaked float64
+    into every later module's networks (float/double mismatches far away).
+    """
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(previous)

@@ -18,14 +18,8 @@ from deepclust.objectives.gmm_vae import (
     standard_vae_elbo,
 )
 
-
-@pytest.fixture(autouse=True)
-def float64_default():
-    """Exact references in double precision; restored so later modules get float32."""
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(previous)
+# exact references in double precision (conftest restores float32 afterwards)
+pytestmark = pytest.mark.usefixtures("float64_default")
 
 
 @pytest.fixture
@@ -152,6 +146,14 @@ def naive_pair_objective(t, lik, lam=1.0):
     return total
 
 
+def fast_objective(t, x_bar, w_bar, log_pi_bar, **kw):
+    """``dgg_objective`` on the tiny tensors ``t`` with the given anchor aggregates."""
+    return dgg_objective(
+        x_bar, w_bar, t["x_hat"], t["mu"], t["logvar"], t["gamma"], log_pi_bar,
+        t["gmm_mu"], t["gmm_logvar"], **kw,
+    )  # fmt: skip
+
+
 def aggregates(t):
     """x_bar = W^T X, w_bar = W^T 1, sq_bar, log_pi_bar with W = (I + W_graph) / 2."""
     n = t["x"].shape[0]
@@ -167,20 +169,7 @@ def aggregates(t):
 def test_dgg_objective_equals_naive_double_sum(tiny, lik):
     t = tiny
     x_bar, w_bar, sq_bar, log_pi_bar = aggregates(t)
-    per_j = dgg_objective(
-        x_bar,
-        w_bar,
-        t["x_hat"],
-        t["mu"],
-        t["logvar"],
-        t["gamma"],
-        log_pi_bar,
-        t["gmm_mu"],
-        t["gmm_logvar"],
-        likelihood=lik,
-        lam=0.4,
-        x_sq_bar=sq_bar,
-    )
+    per_j = fast_objective(t, x_bar, w_bar, log_pi_bar, likelihood=lik, lam=0.4, x_sq_bar=sq_bar)
     torch.testing.assert_close(per_j.sum(), naive_pair_objective(t, lik, lam=0.4))
 
 
@@ -191,17 +180,7 @@ def test_dgg_objective_gradients_match_naive(tiny):
         for k, v in tiny.items()
     }
     x_bar, w_bar, sq_bar, log_pi_bar = aggregates(t)
-    fast = dgg_objective(
-        x_bar,
-        w_bar,
-        t["x_hat"],
-        t["mu"],
-        t["logvar"],
-        t["gamma"],
-        log_pi_bar,
-        t["gmm_mu"],
-        t["gmm_logvar"],
-    ).sum()
+    fast = fast_objective(t, x_bar, w_bar, log_pi_bar).sum()
     g_fast = torch.autograd.grad(fast, [t["x_hat"], t["mu"], t["logvar"], t["gmm_mu"]])
     slow = naive_pair_objective(t, "bernoulli")
     g_slow = torch.autograd.grad(slow, [t["x_hat"], t["mu"], t["logvar"], t["gmm_mu"]])
@@ -214,18 +193,7 @@ def test_dgg_with_no_neighbours_is_the_vade_elbo(tiny):
     t = tiny
     n = t["x"].shape[0]
     log_pi = torch.log(t["pi"])
-    got = dgg_objective(
-        t["x"],
-        torch.ones(n),
-        t["x_hat"],
-        t["mu"],
-        t["logvar"],
-        t["gamma"],
-        log_pi,
-        t["gmm_mu"],
-        t["gmm_logvar"],
-        x_sq_bar=(t["x"] ** 2).sum(1),
-    )
+    got = fast_objective(t, t["x"], torch.ones(n), log_pi, x_sq_bar=(t["x"] ** 2).sum(1))
     want = gmm_vae_elbo(
         t["x"], t["x_hat"], t["mu"], t["logvar"], t["gamma"], log_pi, t["gmm_mu"], t["gmm_logvar"]
     )

@@ -19,14 +19,8 @@ from deepclust.objectives.subspace import (
     subspace_affinity,
 )
 
-
-@pytest.fixture(autouse=True)
-def float64_default():
-    """Exact references in double precision; restored so later modules get float32."""
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(previous)
+# exact references in double precision (conftest restores float32 afterwards)
+pytestmark = pytest.mark.usefixtures("float64_default")
 
 
 def test_subspace_affinity_eq3_loops():
