@@ -26,11 +26,23 @@ from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .exceptions import ConfigError, DataError
-from .training import TrainingLoop
+from .training import TrainingDivergedError, TrainingLoop, fit_fingerprint
 from .utils import atomic_path, resolve_device, seed_everything
+from .validation import TORCH_CONSTRAINTS, validate_params
 
 _FORMAT = "deepclust-model"
 _FORMAT_VERSION = 1
+
+
+def check_not_constant(X: Any) -> None:
+    """Refuse data whose samples are all identical: there is no structure to find.
+
+    ``X`` is (n_samples, ...) with samples along the first axis; the test is O(n d).
+    """
+    arr = np.asarray(X)
+    flat = arr.reshape(arr.shape[0], -1) if arr.ndim != 1 else arr[:, None]
+    if flat.shape[0] >= 2 and bool((flat == flat[:1]).all()):
+        raise DataError(f"all {flat.shape[0]} samples are identical: nothing to cluster")
 
 
 class PersistenceMixin:
@@ -161,7 +173,9 @@ class BaseClusterer(PersistenceMixin, ClusterMixin, BaseEstimator, metaclass=ABC
         -------
         self
         """
+        validate_params(self)
         X = self._validate_fit_input(X)
+        check_not_constant(X)
         self._check_n_clusters(self._n_samples_of(X))
         seed_everything(getattr(self, "random_state", None))
         self._fit(X)
@@ -218,6 +232,8 @@ class TorchMixin:
         continues from its last checkpoint and ends exactly as an uninterrupted one.
     """
 
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = TORCH_CONSTRAINTS
+
     device: str
     random_state: int | None
     verbose: bool
@@ -225,7 +241,8 @@ class TorchMixin:
     checkpoint_every: int
     resume: bool
 
-    def _begin_fit(self) -> None:
+    def _begin_fit(self, *data: Any) -> None:
+        """Seed, pick the device and fingerprint the run (class, settings, ``data``)."""
         every = self.checkpoint_every
         if not isinstance(every, numbers.Integral) or every < 1:
             raise ConfigError(f"checkpoint_every must be a positive integer, got {every!r}")
@@ -234,6 +251,7 @@ class TorchMixin:
         seed_everything(self.random_state)
         self.device_ = resolve_device(self.device)
         self.history_: list[dict[str, Any]] = []
+        self._fingerprint = fit_fingerprint(self, *data) if self.checkpoint_dir else None
 
     def _loop(
         self, stage: str, n_epochs: int, state: dict[str, Any], *, checkpoint_dir: Any = None
@@ -248,6 +266,8 @@ class TorchMixin:
             checkpoint_every=self.checkpoint_every,
             resume=self.resume,
             verbose=self.verbose,
+            fingerprint=getattr(self, "_fingerprint", None),
+            owner=type(self).__name__,
         )
 
     def _as_tensor(self, X: np.ndarray) -> torch.Tensor:
@@ -258,11 +278,24 @@ class DeepClusterer(TorchMixin, BaseClusterer):
     """Base of the torch-based clustering estimators (see :class:`TorchMixin`)."""
 
     def fit(self, X: Any, y: Any = None) -> DeepClusterer:
+        validate_params(self)
         X = self._validate_fit_input(X)
+        check_not_constant(X)
         self._check_n_clusters(self._n_samples_of(X))
-        self._begin_fit()
+        self._begin_fit(X)
         self._fit(X)
+        self._check_finite_result()
         return self
+
+    def _check_finite_result(self) -> None:
+        """A NaN embedding means training broke down: say so instead of returning labels."""
+        emb = getattr(self, "embedding_", None)
+        if emb is not None and not np.isfinite(np.asarray(emb)).all():
+            raise TrainingDivergedError(
+                f"{type(self).__name__} produced a non-finite embedding (training diverged); "
+                "try standardised input (--preprocess standardize=true) or a smaller "
+                "learning rate"
+            )
 
 
 _SKIP = object()

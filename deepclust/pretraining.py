@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Any
+import warnings
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -25,6 +26,17 @@ from .nn.autoencoders import MLPAutoencoder, auto_architecture
 from .nn.mlp import batched_apply
 from .training import adam
 from .utils import derive_seed
+from .validation import (
+    AUTO,
+    AUTOENCODER_CONSTRAINTS,
+    LAYER_SIZES,
+    StrOptions,
+    non_negative_int,
+    positive_int,
+    positive_real,
+    unit_interval,
+    validate_params,
+)
 
 
 def auto_epochs(n_samples: int, batch_size: int, target_steps: int, lo: int, hi: int) -> int:
@@ -37,6 +49,27 @@ def _reconstruction_loss(x_hat: torch.Tensor, x: torch.Tensor, kind: str) -> tor
     if kind == "bce":
         return F.binary_cross_entropy(x_hat.clamp(1e-6, 1 - 1e-6), x)
     return F.mse_loss(x_hat, x)
+
+
+#: Feature magnitudes beyond this make a linear decoder's squared error overflow float32
+#: gradients within a few steps (seen with raw values around 1e6).
+_LARGE_SCALE = 1e3
+
+
+def warn_if_badly_scaled(X: np.ndarray, who: str) -> None:
+    """Warn when features are far from the unit scale the networks are initialised for."""
+    scale = float(np.abs(X).max()) if X.size else 0.0
+    if scale > _LARGE_SCALE:
+        warnings.warn(
+            f"{who}: features reach |x| = {scale:.3g}; deep models train best on "
+            "standardised input (StandardScaler, or --preprocess standardize=true)",
+            DataScaleWarning,
+            stacklevel=3,
+        )
+
+
+class DataScaleWarning(UserWarning):
+    """Input features are on a scale the networks are not initialised for."""
 
 
 class Autoencoder(TorchMixin, PersistenceMixin, TransformerMixin, BaseEstimator):
@@ -74,6 +107,18 @@ class Autoencoder(TorchMixin, PersistenceMixin, TransformerMixin, BaseEstimator)
     history_ : list of dict
         Per-epoch losses of every stage.
     """
+
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "hidden_dims": LAYER_SIZES,
+        "latent_dim": [AUTO, positive_int()],
+        "output": [StrOptions({"auto", "linear", "sigmoid"})],
+        "loss": [StrOptions({"auto", "mse", "bce"})],
+        "layerwise_epochs": [AUTO, non_negative_int()],
+        "finetune_epochs": [AUTO, non_negative_int()],
+        "batch_size": [positive_int()],
+        "lr": [positive_real()],
+        "corruption": [unit_interval(closed="left")],
+    }
 
     def __init__(
         self,
@@ -119,6 +164,7 @@ class Autoencoder(TorchMixin, PersistenceMixin, TransformerMixin, BaseEstimator)
         if latent < 1 or any(h < 1 for h in hidden):
             raise ConfigError(f"layer sizes must be positive, got hidden={hidden}, latent={latent}")
         self.dims_ = (X.shape[1], *hidden, latent)
+        warn_if_badly_scaled(X, type(self).__name__)
         in_unit_range = bool(X.min() >= 0.0 and X.max() <= 1.0)
         output = self.output
         if output == "auto":
@@ -147,8 +193,9 @@ class Autoencoder(TorchMixin, PersistenceMixin, TransformerMixin, BaseEstimator)
     # -------------------------------------------------------------------- fit
     def fit(self, X: Any, y: Any = None) -> Autoencoder:
         """Pretrain layer by layer, then fine-tune end to end."""
+        validate_params(self)
         X = validate_data(self, X, dtype=[np.float32, np.float64])
-        self._begin_fit()
+        self._begin_fit(X)
         self._resolve(X)
         self._build_modules()
         data = self._as_tensor(X)
@@ -274,6 +321,8 @@ class UsesAutoencoder:
     :class:`~deepclust.base.TorchMixin` ones.
     """
 
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = AUTOENCODER_CONSTRAINTS
+
     pretrained: Any
     hidden_dims: Any
     latent_dim: Any
@@ -291,7 +340,9 @@ class UsesAutoencoder:
                     f"model needs {output}"
                 )
             return given
-        sub = os.path.join(self.checkpoint_dir, "autoencoder") if self.checkpoint_dir else None
+        # each n_init restart pretrains its own network, so it gets its own folder
+        root = getattr(self, "_run_dir", None) or self.checkpoint_dir
+        sub = os.path.join(root, "autoencoder") if root else None
         ae = Autoencoder(
             hidden_dims=self.hidden_dims,
             latent_dim=self.latent_dim,

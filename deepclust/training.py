@@ -15,6 +15,7 @@ same weights and labels as an uninterrupted run with the same seed.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import random
 import time
@@ -26,8 +27,73 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .exceptions import DataError
+from .exceptions import DataError, DeepclustError
 from .utils import atomic_path
+
+#: Parameters that do not change a fit's result, left out of the checkpoint fingerprint.
+_RUNTIME_PARAMS = frozenset({"verbose", "checkpoint_dir", "checkpoint_every", "resume", "device"})
+
+
+class TrainingDivergedError(DeepclustError):
+    """A training loss became NaN or infinite; the run stopped instead of going on silently."""
+
+
+def _fingerprint_value(value: Any) -> Any:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return [_fingerprint_value(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _fingerprint_value(v) for k, v in sorted(value.items())}
+    get_params = getattr(value, "get_params", None)
+    if callable(get_params):  # e.g. a pretrained Autoencoder: its class and settings
+        return {"class": type(value).__name__, "params": _fingerprint_value(get_params())}
+    return f"{type(value).__module__}.{type(value).__qualname__}"
+
+
+def data_digest(*arrays: Any, max_rows: int = 2048) -> str:
+    """A short hash of the arrays' shapes, dtypes and an evenly spaced sample of rows.
+
+    Cheap on any size (at most ``max_rows`` rows are read), yet it tells two datasets apart
+    unless they agree on every sampled row.
+    """
+    h = hashlib.sha256()
+    for a in arrays:
+        if a is None:
+            h.update(b"none")
+            continue
+        arr = np.asarray(a)
+        h.update(repr((arr.shape, str(arr.dtype))).encode())
+        if arr.ndim and arr.shape[0]:
+            step = max(1, arr.shape[0] // max_rows)
+            h.update(np.ascontiguousarray(arr[::step]).tobytes())
+    return h.hexdigest()[:16]
+
+
+def fit_fingerprint(est: Any, *arrays: Any) -> dict[str, Any]:
+    """What makes a checkpoint belong to one run: class, result-changing params, data."""
+    params = {k: v for k, v in est.get_params(deep=False).items() if k not in _RUNTIME_PARAMS}
+    return {
+        "class": type(est).__name__,
+        "params": _fingerprint_value(params),
+        "data": data_digest(*arrays),
+    }
+
+
+def _fingerprint_mismatch(saved: dict[str, Any], current: dict[str, Any]) -> str:
+    """A short account of how two fingerprints differ (for the error message)."""
+    if saved.get("class") != current["class"]:
+        return f"class {saved.get('class')} vs {current['class']}"
+    diffs = []
+    old, new = saved.get("params", {}), current["params"]
+    for key in sorted(set(old) | set(new)):
+        if old.get(key) != new.get(key):
+            diffs.append(f"{key}={old.get(key)!r} vs {new.get(key)!r}")
+    if saved.get("data") != current["data"]:
+        diffs.append("different data")
+    return ", ".join(diffs[:4]) + (" ..." if len(diffs) > 4 else "")
 
 
 class TensorState:
@@ -112,6 +178,11 @@ class TrainingLoop:
         Continue from an existing checkpoint of this stage.
     verbose : bool
         Show a tqdm progress bar with the latest losses.
+    fingerprint : dict, optional
+        :func:`fit_fingerprint` of the run; stored in every checkpoint, and a checkpoint
+        with another fingerprint is refused on resume (it belongs to another run).
+    owner : str
+        Name of the estimator, for error messages.
     """
 
     def __init__(
@@ -125,8 +196,12 @@ class TrainingLoop:
         checkpoint_every: int = 10,
         resume: bool = False,
         verbose: bool = False,
+        fingerprint: dict[str, Any] | None = None,
+        owner: str = "",
     ) -> None:
         self.stage = stage
+        self.fingerprint = fingerprint
+        self.owner = owner
         self.n_epochs = int(n_epochs)
         self.history = history
         self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir else None
@@ -181,6 +256,7 @@ class TrainingLoop:
             "epoch": epoch,
             "n_epochs": self.n_epochs,
             "stopped": self.stopped,
+            "fingerprint": self.fingerprint,
             "history": list(self.history),
             "rng": _rng_state(),
             "state": {k: obj.state_dict() for k, obj in self.state.items()},
@@ -201,6 +277,17 @@ class TrainingLoop:
                 f"checkpoint {path} is for stage {payload.get('stage')!r} with "
                 f"{payload.get('n_epochs')} epochs, not {self.stage!r} with {self.n_epochs}; "
                 "use a fresh checkpoint_dir or the same settings"
+            )
+        saved = payload.get("fingerprint")
+        if self.fingerprint is not None and saved != self.fingerprint:
+            why = (
+                "no fingerprint"
+                if saved is None
+                else _fingerprint_mismatch(saved, self.fingerprint)
+            )
+            raise DataError(
+                f"checkpoint {path} belongs to another run ({why}); resume with the same "
+                "settings and data, or use a fresh checkpoint_dir"
             )
         missing = set(self.state) - set(payload["state"])
         if missing:
@@ -229,6 +316,7 @@ class TrainingLoop:
             for epoch in range(start, self.n_epochs):
                 tic = time.perf_counter()
                 losses = epoch_fn(epoch)
+                self._check_finite(losses, epoch + 1)
                 record: dict[str, Any] = {"stage": self.stage, "epoch": epoch + 1}
                 record.update({k: float(v) for k, v in losses.items()})
                 record["seconds"] = time.perf_counter() - tic
@@ -244,6 +332,18 @@ class TrainingLoop:
         finally:
             bar.close()
         return [r for r in self.history if r.get("stage") == self.stage]
+
+    def _check_finite(self, losses: dict[str, float], epoch: int) -> None:
+        """Stop at the first NaN/inf loss: every later epoch and the labels would be garbage."""
+        bad = {k: float(v) for k, v in losses.items() if not math.isfinite(float(v))}
+        if bad:
+            key, value = next(iter(bad.items()))
+            who = f"{self.owner} " if self.owner else ""
+            raise TrainingDivergedError(
+                f"{who}training diverged in stage {self.stage!r} at epoch {epoch} "
+                f"({key}={value}); try standardised input (--preprocess standardize=true) "
+                "or a smaller learning rate"
+            )
 
 
 def adam(params: Any, lr: float, **kwargs: Any) -> torch.optim.Adam:

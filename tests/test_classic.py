@@ -155,7 +155,7 @@ def test_fcm_objective_matches_definition():
 
 
 def test_fcm_rejects_m_not_above_one():
-    with pytest.raises(ConfigError, match="m=1.0"):
+    with pytest.raises(ConfigError, match="The .m. parameter of FuzzyCMeans"):
         FuzzyCMeans(n_clusters=2, m=1.0).fit(TINY)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -24,10 +24,31 @@ from ..objectives.gmm_vae import standard_vae_elbo
 from ..pretraining import Autoencoder, UsesAutoencoder, auto_epochs
 from ..training import adam
 from ..utils import derive_seed, seed_everything
+from ..validation import (
+    AUTO,
+    N_CLUSTERS,
+    StrOptions,
+    non_negative_int,
+    positive_int,
+    positive_real,
+    unit_interval,
+)
 
 
 class GaussianMixtureVAE(UsesAutoencoder, DeepClusterer):
     """Common machinery; subclasses define ``__init__`` (parameters) and ``_fit``."""
+
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "n_clusters": N_CLUSTERS,
+        "likelihood": [StrOptions({"auto", "bernoulli", "gaussian"})],
+        "lam": [AUTO, positive_real()],
+        "epochs": [AUTO, non_negative_int()],
+        "lr": [AUTO, positive_real()],
+        "lr_decay": [unit_interval(closed="right")],
+        "lr_decay_every": [positive_int()],
+        "batch_size": [positive_int()],
+        "n_init": [AUTO, positive_int()],
+    }
 
     # set by subclasses' __init__
     likelihood: str

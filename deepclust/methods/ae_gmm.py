@@ -6,7 +6,7 @@ clustering done separately.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -18,6 +18,7 @@ from ..nn.autoencoders import MLPAutoencoder
 from ..nn.mlp import batched_apply
 from ..pretraining import UsesAutoencoder
 from ..utils import derive_seed
+from ..validation import N_CLUSTERS, StrOptions, positive_int
 
 
 class AEGMM(UsesAutoencoder, DeepClusterer):
@@ -34,6 +35,12 @@ class AEGMM(UsesAutoencoder, DeepClusterer):
     device, random_state, verbose, checkpoint_dir, checkpoint_every, resume
         See :class:`~deepclust.base.TorchMixin`.
     """
+
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "n_clusters": N_CLUSTERS,
+        "covariance_type": [StrOptions({"full", "tied", "diag", "spherical"})],
+        "n_init": [positive_int()],
+    }
 
     def __init__(
         self,

@@ -8,7 +8,8 @@ contract as the deep methods (``fit`` / ``fit_predict`` / ``predict`` where it e
 
 from __future__ import annotations
 
-from typing import Any
+from numbers import Real
+from typing import Any, ClassVar
 
 import numpy as np
 from scipy import sparse
@@ -22,6 +23,15 @@ from sklearn.utils import check_random_state
 
 from ..base import BaseClusterer
 from ..exceptions import ConfigError
+from ..validation import (
+    N_CLUSTERS,
+    SEED,
+    Interval,
+    StrOptions,
+    non_negative_real,
+    positive_int,
+    positive_real,
+)
 
 
 def _sq_distances(X: np.ndarray, C: np.ndarray) -> np.ndarray:
@@ -50,6 +60,14 @@ class KMeans(TransformerMixin, BaseClusterer):
     embedding_ : ndarray (n_samples, n_clusters)
         Distances to the centres (what ``transform`` returns).
     """
+
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "n_clusters": N_CLUSTERS,
+        "n_init": [positive_int()],
+        "max_iter": [positive_int()],
+        "tol": [non_negative_real()],
+        "random_state": SEED,
+    }
 
     def __init__(
         self,
@@ -111,6 +129,15 @@ class GaussianMixture(BaseClusterer):
     embedding_ : ndarray (n_samples, n_clusters)
         Posterior component probabilities.
     """
+
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "n_clusters": N_CLUSTERS,
+        "covariance_type": [StrOptions({"full", "tied", "diag", "spherical"})],
+        "n_init": [positive_int()],
+        "max_iter": [positive_int()],
+        "reg_covar": [non_negative_real()],
+        "random_state": SEED,
+    }
 
     def __init__(
         self,
@@ -203,6 +230,15 @@ class SpectralClustering(BaseClusterer):
     There is no ``predict``: the embedding exists only for the fitted samples.
     """
 
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "n_clusters": N_CLUSTERS,
+        "affinity": [StrOptions({"nearest_neighbors", "rbf"})],
+        "n_neighbors": [positive_int()],
+        "gamma": [positive_real(), None],
+        "n_init": [positive_int()],
+        "random_state": SEED,
+    }
+
     def __init__(
         self,
         n_clusters: int = 8,
@@ -279,6 +315,15 @@ class FuzzyCMeans(TransformerMixin, BaseClusterer):
     embedding_ : ndarray
         Same as ``membership_``.
     """
+
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "n_clusters": N_CLUSTERS,
+        "m": [Interval(Real, 1, None, closed="neither")],
+        "max_iter": [positive_int()],
+        "tol": [non_negative_real()],
+        "n_init": [positive_int()],
+        "random_state": SEED,
+    }
 
     def __init__(
         self,

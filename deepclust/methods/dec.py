@@ -12,7 +12,7 @@ that clustering does not distort the embedding's local structure.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -27,6 +27,16 @@ from ..objectives.assignment import kl_divergence, student_t_assignment, target_
 from ..pretraining import UsesAutoencoder, auto_epochs
 from ..training import TensorState, adam
 from ..utils import derive_seed
+from ..validation import (
+    AUTO,
+    N_CLUSTERS,
+    StrOptions,
+    non_negative_int,
+    non_negative_real,
+    positive_int,
+    positive_real,
+    unit_interval,
+)
 
 
 class ClusteringLayer(nn.Module):
@@ -72,6 +82,19 @@ class DEC(UsesAutoencoder, DeepClusterer):
     """
 
     _recon_weight_default = 0.0
+
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "n_clusters": N_CLUSTERS,
+        "alpha": [positive_real()],
+        "epochs": [AUTO, non_negative_int()],
+        "optimizer": [StrOptions({"sgd", "adam"})],
+        "lr": [positive_real()],
+        "momentum": [unit_interval(closed="left")],
+        "batch_size": [positive_int()],
+        "update_interval": [AUTO, positive_int()],
+        "tol": [non_negative_real()],
+        "n_init": [positive_int()],
+    }
 
     def __init__(
         self,
@@ -273,6 +296,8 @@ class IDEC(DEC):
     Parameters are those of :class:`DEC` plus ``gamma`` (weight of the clustering loss,
     0.1 in IDEC), with IDEC's defaults: Adam, lr 1e-3.
     """
+
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {"gamma": [positive_real()]}
 
     def __init__(
         self,

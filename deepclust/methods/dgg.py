@@ -26,7 +26,7 @@ The paper, top-down, and where each part lives here:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -41,6 +41,7 @@ from ..nn.vae import GaussianMixturePrior, classifier_head
 from ..objectives.gmm_vae import dgg_objective, dgg_pi_update
 from ..training import TensorState, adam
 from ..utils import derive_seed
+from ..validation import AUTO, StrOptions, non_negative_int, positive_int, positive_real
 from ._gmvae import GaussianMixtureVAE
 
 
@@ -115,6 +116,19 @@ class DGG(GaussianMixtureVAE):
     """
 
     _main_stage = "dgg"
+
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "n_neighbors": [non_negative_int()],
+        "n_candidates": [positive_int(), None],
+        "affinity": [StrOptions({"auto", "raw", "embedding", "siamese"})],
+        "kernel_weights": [StrOptions({"gaussian", "uniform"})],
+        "kernel_scale": [StrOptions({"median"}), positive_real()],
+        "vae_epochs": [AUTO, non_negative_int()],
+        "classifier_epochs": [AUTO, non_negative_int()],
+        "siamese_epochs": [AUTO, non_negative_int()],
+        "siamese_positives": [positive_int()],
+        "siamese_margin": [positive_real()],
+    }
 
     def __init__(
         self,

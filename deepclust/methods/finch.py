@@ -8,12 +8,14 @@ The numerics live in :mod:`deepclust.graphs.finch`; this module wraps them in th
 from __future__ import annotations
 
 import numbers
+from typing import Any, ClassVar
 
 import numpy as np
 
 from ..base import BaseClusterer
 from ..exceptions import ConfigError
 from ..graphs.finch import _METRICS, finch
+from ..validation import N_CLUSTERS, StrOptions, positive_int
 
 
 class FINCH(BaseClusterer):
@@ -83,6 +85,14 @@ class FINCH(BaseClusterer):
     M. S. Sarfraz, V. Sharma, R. Stiefelhagen, "Efficient parameter-free clustering
     using first neighbor relations", CVPR 2019, pp. 8934-8943.
     """
+
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "n_clusters": [*N_CLUSTERS, None],
+        "metric": [StrOptions({"cosine", "euclidean"})],
+        "ensure_early_exit": ["boolean"],
+        "exact_limit": [positive_int()],
+        "ef_search": [positive_int()],
+    }
 
     def __init__(
         self,

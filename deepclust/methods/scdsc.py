@@ -28,7 +28,7 @@ import contextlib
 import copy
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -37,7 +37,7 @@ from sklearn.cluster import KMeans as _SkKMeans
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from ..base import DeepClusterer
+from ..base import DeepClusterer, check_not_constant
 from ..exceptions import ConfigError, DataError
 from ..nn.conv import PatchAutoencoder, PatchSource
 from ..objectives.assignment import kl_divergence, target_distribution
@@ -50,6 +50,16 @@ from ..objectives.subspace import (
 )
 from ..training import TensorState, adam
 from ..utils import derive_seed
+from ..validation import (
+    N_CLUSTERS,
+    StrOptions,
+    non_negative_int,
+    non_negative_real,
+    positive_int,
+    positive_real,
+    unit_interval,
+    validate_params,
+)
 
 
 class SubspaceBases(nn.Module):
@@ -183,6 +193,35 @@ class SCDSC(DeepClusterer):
 
     input_kind = "hsi"
 
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "n_clusters": N_CLUSTERS,
+        "n_components": [positive_int()],
+        "patch_size": [positive_int()],
+        "n_bases": [positive_int()],
+        "eta": [positive_real()],
+        "beta": [non_negative_real()],
+        "beta1": [non_negative_real()],
+        "beta2": [non_negative_real()],
+        "window": [positive_int()],
+        "use_minicluster": ["boolean"],
+        "use_local": ["boolean"],
+        "finch_patch_size": [positive_int()],
+        "finch_components": [positive_int()],
+        "finch_level": [positive_int()],
+        "squared_norm": ["boolean"],
+        "input_scaling": [StrOptions({"global", "channel"})],
+        "pretrain_epochs": [non_negative_int()],
+        "pretrain_lr": [positive_real()],
+        "pretrain_batch_size": [positive_int()],
+        "epochs": [non_negative_int()],
+        "lr": [positive_real()],
+        "batch_size": [positive_int(), None],
+        "selection": [StrOptions({"confidence", "last"})],
+        "confidence": [unit_interval(closed="right")],
+        "kmeans_n_init": [positive_int()],
+        "init_samples": [positive_int()],
+    }
+
     def __init__(
         self,
         n_clusters: int = 8,
@@ -298,12 +337,14 @@ class SCDSC(DeepClusterer):
     # -------------------------------------------------------------------- fit
     def fit(self, X: Any, y: Any = None, mask: Any = None) -> SCDSC:
         """Cluster the pixels of ``X`` (rows, cols, bands) inside ``mask``."""
+        validate_params(self)
         cube = self._validate_fit_input(X)
         shape = (int(cube.shape[0]), int(cube.shape[1]))
         region = self._check_mask(mask, shape)
+        check_not_constant(cube[region])
         self._check_n_clusters(int(region.sum()))
         self._check_params()
-        self._begin_fit()
+        self._begin_fit(cube, region)
         self._fit(cube, region)
         return self
 

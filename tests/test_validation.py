@@ -1,0 +1,111 @@
+"""Declared parameter constraints, divergence detection, degenerate data, checkpoint fingerprints."""
+
+from __future__ import annotations
+
+import inspect
+import time
+
+import numpy as np
+import pytest
+
+from deepclust import IDEC, Autoencoder, VaDE
+from deepclust.data.synthetic import make_half_circles
+from deepclust.exceptions import ConfigError, DataError
+from deepclust.methods import METHODS
+from deepclust.training import TrainingDivergedError, TrainingLoop, data_digest
+from deepclust.validation import ParameterError, merged_constraints
+
+ESTIMATORS = [e.resolve() for e in METHODS.values()] + [Autoencoder]
+FAST = dict(ae_layerwise_epochs=1, ae_finetune_epochs=2, epochs=2, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def moons():
+    return make_half_circles(120, distance=0.5, random_state=0).X
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)
+def test_every_parameter_is_declared(cls):
+    params = set(inspect.signature(cls.__init__).parameters) - {"self"}
+    assert params == set(merged_constraints(cls))
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"batch_size": -1}, "'batch_size' parameter of IDEC must be an int in the range"),
+        ({"batch_size": 0}, "'batch_size'.*Got 0"),
+        ({"epochs": -1}, "'epochs'.*Got -1"),
+        ({"epochs": "abc"}, "'epochs'.*Got 'abc'"),
+        ({"n_clusters": 2.5}, "'n_clusters'.*Got 2.5"),
+        ({"optimizer": "rmsprop"}, "'optimizer'.*among"),
+        ({"n_init": True}, "'n_init'.*must not be a boolean"),
+        ({"hidden_dims": [64, -3]}, "'hidden_dims'.*positive integers"),
+        ({"random_state": -5}, "'random_state'"),
+        ({"checkpoint_every": 0}, "'checkpoint_every'"),
+    ],
+)
+def test_bad_parameters_fail_before_any_work(moons, params, match):
+    tic = time.perf_counter()
+    with pytest.raises(ParameterError, match=match) as info:
+        IDEC(**{"n_clusters": 2, **params}).fit(moons)
+    assert time.perf_counter() - tic < 1.0
+    assert isinstance(info.value, ConfigError) and "\n" not in str(info.value)
+
+
+def test_classic_parameters_are_validated_too(moons):
+    from deepclust import KMeans, SpectralClustering
+
+    with pytest.raises(ParameterError, match="'n_init' parameter of KMeans"):
+        KMeans(n_clusters=2, n_init=0).fit(moons)
+    with pytest.raises(ParameterError, match="'affinity'.*among"):
+        SpectralClustering(n_clusters=2, affinity="cosine").fit(moons)
+
+
+def test_non_finite_loss_stops_with_a_clear_error():
+    X = np.random.default_rng(0).normal(size=(200, 5)).astype(np.float32) * 1e6
+    est = VaDE(n_clusters=3, n_init=1, random_state=0, **FAST)
+    with pytest.warns(UserWarning, match="standardised input"):
+        with pytest.raises(TrainingDivergedError, match=r"VaDE training diverged in stage '\w+'"):
+            est.fit(X)
+    assert not hasattr(est, "labels_")
+
+
+def test_training_loop_raises_on_nan_epoch():
+    loop = TrainingLoop("toy", 3, state={}, history=[], owner="Toy")
+    losses = iter([1.0, float("nan"), 0.5])
+    with pytest.raises(TrainingDivergedError, match="Toy training diverged.*'toy' at epoch 2"):
+        loop.run(lambda epoch: {"loss": next(losses)})
+
+
+def test_identical_rows_are_refused(moons):
+    from deepclust import KMeans
+
+    X = np.full((500, 4), 3.0)
+    for est in (KMeans(n_clusters=3), IDEC(n_clusters=3, **FAST)):
+        with pytest.raises(DataError, match="all 500 samples are identical"):
+            est.fit(X)
+
+
+def test_resume_refuses_a_checkpoint_of_another_seed(moons, tmp_path):
+    first = IDEC(n_clusters=2, random_state=0, checkpoint_dir=tmp_path, **FAST).fit(moons)
+    assert first.labels_.shape == (len(moons),)
+    other = IDEC(n_clusters=2, random_state=1, checkpoint_dir=tmp_path, resume=True, **FAST)
+    with pytest.raises(DataError, match="belongs to another run.*random_state"):
+        other.fit(moons)
+    same = IDEC(n_clusters=2, random_state=0, checkpoint_dir=tmp_path, resume=True, **FAST)
+    np.testing.assert_array_equal(same.fit(moons).labels_, first.labels_)
+
+
+def test_resume_refuses_a_checkpoint_of_other_data(moons, tmp_path):
+    IDEC(n_clusters=2, random_state=0, checkpoint_dir=tmp_path, **FAST).fit(moons)
+    est = IDEC(n_clusters=2, random_state=0, checkpoint_dir=tmp_path, resume=True, **FAST)
+    with pytest.raises(DataError, match="different data"):
+        est.fit(moons[::-1].copy())
+
+
+def test_data_digest_tells_data_apart():
+    a = np.arange(12.0).reshape(4, 3)
+    assert data_digest(a) == data_digest(a.copy())
+    assert data_digest(a) != data_digest(a[::-1].copy())
+    assert data_digest(a) != data_digest(a.astype(np.float32))
