@@ -347,7 +347,7 @@ def test_missing_unreadable_and_axisless_inputs(tmp_path, monkeypatch):
     (tmp_path / "junk.nc").write_bytes(b"definitely not netcdf")
     with pytest.raises(DataError) as e:
         load_climate(tmp_path / "junk.nc")
-    assert "cannot open" in _err(e)
+    assert "junk.nc is not a valid NetCDF file" in _err(e)
     static = xr.Dataset({"orog": (("lat", "lon"), np.ones((NLAT, NLON)))}, coords=_coords())
     static = static.drop_vars("time")
     static.to_netcdf(tmp_path / "static.nc")

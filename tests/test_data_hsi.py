@@ -210,7 +210,8 @@ def test_gt_shape_mismatch_message(tmp_path):
     with pytest.raises(DataError) as e:
         load_hsi(tmp_path / "S_corrected.mat")
     assert _err(e) == (
-        "ground truth has shape (83, 85) but the scene is 83 x 86; expected the same rows x cols"
+        "ground truth in S_gt.mat:s_gt has shape (83, 85) but the scene is 83 x 86; "
+        "expected the same rows x cols"
     )
     with pytest.raises(DataError, match=r"shape \(86, 83\)"):
         load_hsi(tmp_path / "S_corrected.mat", gt=np.ones((86, 83), int))
@@ -273,7 +274,7 @@ def test_missing_and_unsupported_files(tmp_path):
         load_hsi(tmp_path / "scene.tif")
     assert "expected .mat, .npy or ENVI .hdr" in _err(e)
     (tmp_path / "junk.mat").write_bytes(b"not a mat file at all" * 10)
-    with pytest.raises(DataError, match="cannot read"):
+    with pytest.raises(DataError, match="junk.mat is not a valid .mat file"):
         load_hsi(tmp_path / "junk.mat")
     cube, _ = _scene()
     np.save(tmp_path / "s.npy", cube)

@@ -638,14 +638,15 @@ def test_coil20_and_orl_need_a_path(tmp_path):
         load_orl()
     with pytest.raises(DataNotFoundError, match="ORL file ORL_32x32.mat not found"):
         load_orl(tmp_path)
-    # A file placed in the cache is found without a path.
-    imgs = np.random.default_rng(14).integers(0, 256, size=(2, 32, 32)).astype(np.uint8)
+    # A file placed in the cache is found without a path (ORL: 400 faces of 40 people).
+    imgs = np.random.default_rng(14).integers(0, 256, size=(400, 32, 32)).astype(np.uint8)
+    gnd = np.repeat(np.arange(1, 41), 10).reshape(-1, 1)
     cached = data_home() / "orl" / "ORL_32x32.mat"
     cached.parent.mkdir(parents=True)
-    scipy.io.savemat(cached, {"fea": matlab_rows(imgs), "gnd": np.array([[1], [2]])})
+    scipy.io.savemat(cached, {"fea": matlab_rows(imgs), "gnd": gnd})
     ds = load_orl()
     assert ds.name == "orl"
-    np.testing.assert_array_equal(ds.X.reshape(2, 32, 32), imgs / np.float32(255))
+    np.testing.assert_array_equal(ds.X.reshape(400, 32, 32), imgs / np.float32(255))
 
 
 # --------------------------------------------------------------------------- folders

@@ -7,16 +7,20 @@ scaled to ``[0, 1]``. Time steps are the samples (rows of ``X``).
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
+import logging
 import os
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..exceptions import ConfigError, DataError, DataNotFoundError
+from ._files import describe_start, is_hdf5, read_start, require_nonempty
 from .container import Dataset
 
 __all__ = ["climate_sequences", "load_climate", "to_tabular"]
@@ -103,10 +107,80 @@ def _open(path: Path, chunks: Any) -> Any:
         what = "GRIB"
     else:
         what = "NetCDF"
+    if path.is_file():
+        require_nonempty(path, f"a {what} file")
     try:
-        return xr.open_dataset(path, **kwargs)
+        with _grib_log_captured(path) if what == "GRIB" else contextlib.nullcontext():
+            return xr.open_dataset(path, **kwargs)
     except Exception as exc:  # backends raise many types for unreadable files
-        raise DataError(f"cannot open {path} as {what} ({_one_line(exc)})") from exc
+        raise _open_error(path, what, exc) from exc
+
+
+_NETCDF3_MAGIC = (b"CDF\x01", b"CDF\x02", b"CDF\x05")
+
+
+def _open_error(path: Path, what: str, exc: BaseException) -> DataError:
+    """Say what an unreadable climate input looks like and what was expected, in one line."""
+    detail = _one_line(exc)
+    if what == "a zarr store":
+        return DataError(
+            f"{path} is not a valid zarr store ({detail}); expected a store written by "
+            "zarr/xarray (zarr.json or .zgroup/.zarray metadata)"
+        )
+    if what == "GRIB":
+        if b"GRIB" not in read_start(path, 1 << 16):
+            return DataError(
+                f"{path} is not a valid GRIB file (no 'GRIB' message header; "
+                f"{describe_start(path)}); expected GRIB edition 1 or 2"
+            )
+        return DataError(
+            f"{path} is not a valid GRIB file (no readable message: {detail}); expected "
+            "GRIB edition 1 or 2 (a damaged or truncated file?)"
+        )
+    start = read_start(path, 4)
+    if start in _NETCDF3_MAGIC or is_hdf5(path):
+        kind = "NetCDF-3" if start in _NETCDF3_MAGIC else "NetCDF-4/HDF5"
+        return DataError(
+            f"{path} is a damaged or truncated {kind} file ({detail}); expected a complete "
+            "NetCDF file"
+        )
+    return DataError(
+        f"{path} is not a valid NetCDF file ({describe_start(path)}); expected NetCDF-3 "
+        "(starts with 'CDF') or NetCDF-4 (HDF5)"
+    )
+
+
+@contextlib.contextmanager
+def _grib_log_captured(path: Path) -> Iterator[None]:
+    """Keep cfgrib's tracebacks for skipped messages off the console; warn in one line.
+
+    cfgrib logs a full traceback for every corrupted message it skips. When the file
+    still opens, one warning says how many were skipped; when it does not, the DataError
+    raised by the caller says why.
+    """
+    records: list[logging.LogRecord] = []
+
+    class _Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    logger = logging.getLogger("cfgrib")
+    handler, propagate = _Collect(), logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+    skipped = [r for r in records if r.levelno >= logging.WARNING]
+    if skipped:
+        warnings.warn(
+            f"{path}: cfgrib skipped {len(skipped)} unreadable GRIB message(s) "
+            f"({skipped[0].getMessage()})",
+            UserWarning,
+            stacklevel=4,
+        )
 
 
 def _list_inputs(path: Path) -> list[Path]:
@@ -501,7 +575,7 @@ def load_climate(
         n_t, n_lat, n_lon = (ref.sizes[d] for d in _ROLES)
         cube = np.empty((n_t, n_lat, n_lon, len(order)), dtype=np.float32)
         for i, name in enumerate(order):
-            cube[..., i] = np.asarray(fields[name].values)  # reads (or computes) one variable
+            cube[..., i] = _read_values(fields[name], name, sources[name])
         time, calendar = _time_out(ref)
         lat = np.asarray(ref["lat"].values) if "lat" in ref.coords else np.arange(n_lat)
         lon = np.asarray(ref["lon"].values) if "lon" in ref.coords else np.arange(n_lon)
@@ -540,6 +614,17 @@ def load_climate(
             "scale_max": hi,
         },
     )
+
+
+def _read_values(da: Any, name: str, files: set[str]) -> np.ndarray:
+    """The values of one variable; damaged chunks (zarr, HDF5) are reported here."""
+    try:
+        return np.asarray(da.values)  # reads (or computes) the variable
+    except Exception as exc:  # codecs raise RuntimeError, OSError, ValueError, ...
+        raise DataError(
+            f"cannot read the values of {name!r} from {', '.join(sorted(files))} "
+            f"({_one_line(exc)}); the data are damaged: expected readable chunks"
+        ) from exc
 
 
 def _concat_time(name: str, pieces: list[Any]) -> Any:

@@ -17,7 +17,7 @@ import tarfile
 import tempfile
 import urllib.error
 import urllib.request
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Literal, overload
 
@@ -100,6 +100,7 @@ def fetch(
     download: bool = True,
     timeout: float = 60.0,
     hint: str | None = None,
+    validate: Callable[[Path], None] | None = None,
 ) -> Path:
     """Return the cached copy of a dataset file, downloading it first if needed.
 
@@ -121,6 +122,11 @@ def fetch(
         Socket timeout in seconds for each download attempt.
     hint : str, optional
         Extra advice appended to the "not found" message (e.g. where to get the file).
+    validate : callable, optional
+        ``validate(path)`` raises :class:`DataError` when the file's content is not what
+        was expected (e.g. a variable of the wrong shape). For files without a published
+        checksum this is the check a download must pass before it is moved into the
+        cache (a cached file is not re-validated: the loader parses it anyway).
 
     Returns
     -------
@@ -130,9 +136,17 @@ def fetch(
     Raises
     ------
     DataError
-        The cached file, or every downloaded copy, has the wrong checksum.
+        The cached file, or every downloaded copy, has the wrong checksum or fails
+        ``validate``; a bad download is removed, never cached.
     DataNotFoundError
-        The file is not cached and could not be downloaded (or ``download=False``).
+        The file is not cached and could not be downloaded (or ``download=False``); a
+        download cut short (fewer bytes than the server announced) counts as failed.
+
+    Notes
+    -----
+    Each download is streamed into a temporary file beside the target and moved into
+    place (an atomic rename) only once it is complete and verified, so an interrupted or
+    corrupted download never looks like a cached copy.
     """
     target = data_home() / subdir / filename
     if target.is_file():
@@ -156,10 +170,15 @@ def fetch(
                 mismatch = _checksum_mismatch(tmp, md5, sha256)
                 if mismatch is not None:
                     # Raising inside atomic_path discards the temp file: nothing is cached.
-                    raise _ChecksumError(mismatch)
+                    raise _ChecksumError(f"has {mismatch}")
+                if validate is not None:
+                    try:
+                        validate(tmp)
+                    except DataError as exc:
+                        raise _ChecksumError(f"is not the expected file ({exc})") from exc
         except _ChecksumError as exc:
-            bad_checksum = f"{filename} downloaded from {url} has {exc}"
-            failures.append(f"{url}: checksum mismatch")
+            bad_checksum = f"{filename} downloaded from {url} {exc}"
+            failures.append(f"{url}: failed verification")
             continue
         except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
             # URLError/timeouts are OSErrors, a cut connection an HTTPException (e.g.
@@ -182,9 +201,19 @@ class _ChecksumError(Exception):
 
 
 def _download(url: str, dest: Path, timeout: float) -> None:
-    """Stream ``url`` into ``dest`` (the caller makes this atomic)."""
+    """Stream ``url`` into ``dest`` (the caller makes this atomic).
+
+    http.client returns a short body without error when the connection drops, so the
+    size is checked against the announced Content-Length.
+    """
     with urllib.request.urlopen(url, timeout=timeout) as response, open(dest, "wb") as out:
         shutil.copyfileobj(response, out, _CHUNK)
+        headers = getattr(response, "headers", None)
+        announced = headers.get("Content-Length") if headers is not None else None
+    if announced is not None and announced.strip().isdigit():
+        got = dest.stat().st_size
+        if got != int(announced):
+            raise OSError(f"incomplete download: {got} of {int(announced)} bytes")
 
 
 def _verify_key(path: Path, algorithm: str) -> tuple[str, int, int, str]:
@@ -249,7 +278,8 @@ def find_local(
     path : path-like
         A file (returned as it is) or a directory searched for ``candidates``, first
         directly, then one level of sub-directories (e.g. the user passed ``data/`` that
-        holds ``data/MNIST/``).
+        holds ``data/MNIST/``). A candidate found in several sub-directories is an error,
+        never a silent pick.
     candidates : iterable of str
         Accepted file names, in order of preference (e.g. with and without ``.gz``).
     what : str, optional
@@ -266,6 +296,8 @@ def find_local(
     ------
     DataNotFoundError
         ``path`` does not exist, or (with ``required=True``) no candidate is in it.
+    DataError
+        Several sub-directories hold a candidate.
     """
     base = Path(path).expanduser()
     names = list(candidates)
@@ -277,15 +309,23 @@ def find_local(
         hit = base / name
         if hit.is_file():
             return hit
-    # One level deeper, sub-directories in sorted order so the choice is deterministic.
+    label = what or (names[0] if names else "the data file")
+    hits = []
     for sub in sorted(p for p in base.iterdir() if p.is_dir()):
-        for name in names:
-            hit = sub / name
-            if hit.is_file():
-                return hit
+        hit = next((sub / n for n in names if (sub / n).is_file()), None)
+        if hit is not None:
+            hits.append(hit)
+    if len(hits) > 1:
+        # e.g. data/MNIST/ and data/FashionMNIST/: guessing would load the wrong set.
+        shown = ", ".join(str(h.relative_to(base)) for h in hits)
+        raise DataError(
+            f"several sub-folders of {base} hold {label} ({shown}); expected a path naming "
+            "the folder (or file) to use"
+        )
+    if hits:
+        return hits[0]
     if not required:
         return None
-    label = what or (names[0] if names else "the data file")
     raise DataNotFoundError(f"{label} not found in {base}; expected one of: {', '.join(names)}")
 
 

@@ -15,11 +15,12 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from ..exceptions import ConfigError, DataError, DataNotFoundError
+from ._files import check_npy, mat_error, require_nonempty
 from .container import Dataset
 
 __all__ = [
@@ -65,7 +66,8 @@ _SALINAS_NAMES = {
 #: the variable names inside them (for Houston 2013 and Trento, which circulate in several
 #: repackagings, every accepted alternative), ``urls`` the GIC download addresses (None:
 #: no open official download), ``md5`` checksums verified against the official files
-#: (None: not verified here, the download is then not checksum-checked), ``shape`` the
+#: (None: none is published and no copy was at hand to compute one; such a download is
+#: checked by its content instead: the official key with the official shape), ``shape`` the
 #: (rows, cols, bands) of the official cube and ``class_names`` the official label names.
 SCENES: dict[str, dict[str, Any]] = {
     "indian_pines": {
@@ -246,28 +248,39 @@ def _mat_vars(path: Path) -> list[tuple[str, tuple[int, ...], str]]:
     """(name, shape, MATLAB class) of every variable, shapes in row-major numpy order."""
     import h5py
 
+    require_nonempty(path, "a MATLAB .mat file")
     if h5py.is_hdf5(path):
-        out = []
-        with h5py.File(path, "r") as f:
-            for name, obj in f.items():
-                if not isinstance(obj, h5py.Dataset) or name.startswith("#"):
-                    continue
-                cls = obj.attrs.get("MATLAB_class", b"")
-                cls = cls.decode() if isinstance(cls, bytes) else str(cls)
-                if not cls:  # plain HDF5 written without MATLAB attributes
-                    cls = "double" if obj.dtype.kind == "f" else str(obj.dtype)
-                    cls = "logical" if obj.dtype.kind == "b" else cls
-                if obj.dtype.kind not in "biuf":  # complex/compound/strings
-                    cls = "other"
-                # MATLAB is column-major: HDF5 holds the reversed shape.
-                out.append((name, tuple(obj.shape[::-1]), cls))
-        return out
+        try:
+            return _h5_vars(path)
+        except OSError as exc:  # a damaged HDF5 file (bad superblock, cut short, ...)
+            raise mat_error(path, exc) from exc
     import scipy.io
 
     try:
         return [(n, tuple(s), c) for n, s, c in scipy.io.whosmat(path)]
     except Exception as exc:  # scipy raises several types for non-.mat bytes
-        raise DataError(f"cannot read {path} as a MATLAB .mat file ({_one_line(exc)})") from exc
+        raise mat_error(path, exc) from exc
+
+
+def _h5_vars(path: Path) -> list[tuple[str, tuple[int, ...], str]]:
+    """Variables of a v7.3 (HDF5) file; plain HDF5 datasets get a class from their dtype."""
+    import h5py
+
+    out = []
+    with h5py.File(path, "r") as f:
+        for name, obj in f.items():
+            if not isinstance(obj, h5py.Dataset) or name.startswith("#"):
+                continue
+            cls = obj.attrs.get("MATLAB_class", b"")
+            cls = cls.decode() if isinstance(cls, bytes) else str(cls)
+            if not cls:  # plain HDF5 written without MATLAB attributes
+                cls = "double" if obj.dtype.kind == "f" else str(obj.dtype)
+                cls = "logical" if obj.dtype.kind == "b" else cls
+            if obj.dtype.kind not in "biuf":  # complex/compound/strings
+                cls = "other"
+            # MATLAB is column-major: HDF5 holds the reversed shape.
+            out.append((name, tuple(obj.shape[::-1]), cls))
+    return out
 
 
 def _mat_read(path: Path, name: str) -> np.ndarray:
@@ -275,9 +288,15 @@ def _mat_read(path: Path, name: str) -> np.ndarray:
     import h5py
 
     if h5py.is_hdf5(path):
-        with h5py.File(path, "r") as f:
-            # h5py returns the column-major array with its axes reversed; .T undoes that.
-            return np.asarray(f[name][()]).T
+        try:
+            with h5py.File(path, "r") as f:
+                # h5py returns the column-major array with its axes reversed; .T undoes that.
+                return np.asarray(f[name][()]).T
+        except OSError as exc:  # e.g. a damaged compressed chunk
+            raise DataError(
+                f"cannot read variable {name!r} from {path} ({_one_line(exc)}); the file is "
+                "damaged: expected a complete MATLAB v7.3 (HDF5) file"
+            ) from exc
     import scipy.io
 
     try:
@@ -325,16 +344,21 @@ def _as_cube(cube: Any, what: str = "cube") -> np.ndarray:
     return arr
 
 
-def _count_nonfinite(arr: np.ndarray) -> int:
-    """Number of NaN/inf entries, counted block by block (no full-size boolean temp)."""
-    flat = arr.reshape(-1, arr.shape[-1])
-    step = _block_rows(flat.shape[1])
-    return int(
-        sum(
-            np.count_nonzero(~np.isfinite(flat[i : i + step]))
-            for i in range(0, flat.shape[0], step)
-        )
-    )
+def _count_nonfinite(arr: np.ndarray) -> tuple[int, int | None]:
+    """Number of NaN/inf entries and the flat index of the first one, block by block.
+
+    Blocks avoid a full-size boolean temporary next to a large cube.
+    """
+    flat = arr.reshape(-1)
+    step = _block_rows(arr.shape[-1]) * arr.shape[-1]
+    count, first = 0, None
+    for i in range(0, flat.shape[0], step):
+        bad = ~np.isfinite(flat[i : i + step])
+        n = int(np.count_nonzero(bad))
+        if n and first is None:
+            first = i + int(np.argmax(bad))
+        count += n
+    return count, first
 
 
 def _to_cube(raw: np.ndarray, source: str) -> np.ndarray:
@@ -344,15 +368,22 @@ def _to_cube(raw: np.ndarray, source: str) -> np.ndarray:
         )
     if raw.dtype.kind not in "biuf":
         raise DataError(f"scene data in {source} has dtype {raw.dtype}; expected numbers")
+    if 0 in raw.shape:
+        raise DataError(
+            f"scene data in {source} is empty (shape {raw.shape}); expected at least one "
+            "pixel and one band"
+        )
     # One C-ordered float32 copy so that X = cube.reshape(-1, bands) is a view.
     cube = np.asarray(raw, dtype=np.float32, order="C")
     if not (cube.flags.owndata and cube.flags.writeable):  # e.g. a view of a read-only memmap
         cube = cube.copy()
-    bad = _count_nonfinite(cube)
+    bad, first = _count_nonfinite(cube)
     if bad:
+        pixel, band = divmod(int(first), cube.shape[2])
+        row, col = divmod(pixel, cube.shape[1])
         raise DataError(
-            f"scene data in {source} has {bad} NaN/inf values; expected finite values "
-            "(fill or crop them first)"
+            f"scene data in {source} has {bad} NaN/inf values (first at row {row}, column "
+            f"{col}, band {band}); expected finite values: fill or crop them first"
         )
     return cube
 
@@ -367,7 +398,7 @@ def _to_gt(raw: Any, rows: int, cols: int, source: str) -> np.ndarray:
         )
     if gt.shape != (rows, cols):
         raise DataError(
-            f"ground truth has shape {gt.shape} but the scene is {rows} x {cols}; "
+            f"ground truth in {source} has shape {gt.shape} but the scene is {rows} x {cols}; "
             "expected the same rows x cols"
         )
     if gt.dtype.kind not in "biuf":
@@ -410,6 +441,7 @@ def _read_envi(path: Path) -> tuple[np.ndarray, dict[str, Any]]:
 
 
 def _read_npy(path: Path) -> np.ndarray:
+    check_npy(path)  # says "not a .npy file" where numpy would speak of pickled data
     try:
         # Memory-mapped: the float32 conversion is then the only full copy.
         return np.load(path, mmap_mode="r", allow_pickle=False)
@@ -424,14 +456,18 @@ def _suffix(path: Path) -> str:
     return suf
 
 
-def _read_gt_file(path: Path, gt_key: str | None, rows: int, cols: int) -> np.ndarray:
+_GT_KEY_HINT = "pass gt_key=NAME (CLI: --data-opt gt_key=NAME)"
+
+
+def _read_gt_file(path: Path, gt_key: str | None, rows: int, cols: int) -> tuple[np.ndarray, str]:
+    """The ground truth of a file and how to name it in messages (``FILE`` or ``FILE:KEY``)."""
     if not path.is_file():
         raise DataNotFoundError(f"ground truth file {path} does not exist")
     suf = _suffix(path)
     if suf == ".npy":
-        return _to_gt(_read_npy(path), rows, cols, str(path))
+        return _to_gt(_read_npy(path), rows, cols, path.name), path.name
     if suf == ".hdr":
-        return _to_gt(_read_envi(path)[0], rows, cols, str(path))
+        return _to_gt(_read_envi(path)[0], rows, cols, path.name), path.name
     variables = _mat_vars(path)
     names = [v[0] for v in variables]
     if gt_key is not None:
@@ -439,13 +475,16 @@ def _read_gt_file(path: Path, gt_key: str | None, rows: int, cols: int) -> np.nd
             raise DataError(
                 f"ground-truth key {gt_key!r} not in {path.name}; available: {_fmt_vars(variables)}"
             )
-        return _to_gt(_mat_read(path, gt_key), rows, cols, f"{path.name}:{gt_key}")
-    key = _pick_gt_key(variables, rows, cols, path, exact_only=False)
+        key = gt_key
+    else:
+        key = _pick_gt_key(variables, rows, cols, path, exact_only=False)
     if key is None:
         raise DataError(
-            f"no 2-D ground-truth array in {path.name}; available: {_fmt_vars(variables)}"
+            f"no 2-D ground-truth array of {rows} x {cols} in {path.name}; available: "
+            f"{_fmt_vars(variables)}; {_GT_KEY_HINT}"
         )
-    return _to_gt(_mat_read(path, key), rows, cols, f"{path.name}:{key}")
+    label = f"{path.name}:{key}"
+    return _to_gt(_mat_read(path, key), rows, cols, label), label
 
 
 def _pick_gt_key(
@@ -475,7 +514,7 @@ def _pick_gt_key(
         if len(group) > 1:
             raise DataError(
                 f"several candidate ground-truth arrays in {path.name} "
-                f"({', '.join(v[0] for v in group)}); pass gt_key="
+                f"({', '.join(v[0] for v in group)}); {_GT_KEY_HINT}"
             )
     if not exact_only and len(two_d) == 1:
         return two_d[0][0]
@@ -559,46 +598,20 @@ def _load(
             band_names = [str(b) for b in meta["band names"]]
     rows, cols, bands = cube.shape
 
-    labels: np.ndarray | None = None
-    if gt is not None:
-        if isinstance(gt, (str, os.PathLike)):
-            labels = _read_gt_file(Path(gt), gt_key, rows, cols)
-            extra["gt_source"] = str(gt)
-        else:
-            labels = _to_gt(gt, rows, cols, "the gt array")
-            extra["gt_source"] = "array"
+    if gt is False:
+        labels, gt_label = None, None
+        extra["gt_source"] = None
     else:
-        in_file = None
-        if suf == ".mat":
-            names = [v[0] for v in variables]
-            if gt_key is not None and gt_key in names:
-                in_file = gt_key
-            elif gt_key is None:
-                in_file = _pick_gt_key(
-                    variables,
-                    rows,
-                    cols,
-                    path,
-                    exact_only=True,
-                    prefer=prefer_gt_keys,
-                    exclude=extra["key"],
-                )
-        if in_file is not None:
-            labels = _to_gt(_mat_read(path, in_file), rows, cols, f"{path.name}:{in_file}")
-            extra["gt_source"] = f"{path}:{in_file}"
-        else:
-            companion = _companion_gt(path)
-            if companion is not None:
-                key2 = gt_key
-                if key2 is None and companion.suffix.lower() == ".mat" and prefer_gt_keys:
-                    key2 = _match_key([v[0] for v in _mat_vars(companion)], prefer_gt_keys)
-                labels = _read_gt_file(companion, key2, rows, cols)
-                extra["gt_source"] = str(companion)
-            elif gt_key is not None:
-                raise DataError(
-                    f"ground-truth key {gt_key!r} not in {path.name} and no companion "
-                    f"{_scene_name(path)}_gt file beside it; pass gt= with the file"
-                )
+        labels, gt_label, extra["gt_source"] = _scene_gt(
+            path, variables, extra.get("key"), gt, gt_key, prefer_gt_keys, rows, cols
+        )
+    if labels is not None and not labels.any():
+        raise DataError(
+            f"ground truth {gt_label} of {path.name} has no labelled pixel "
+            "(all values are 0 = unlabelled)"
+        )
+    if labels is None and gt is not False:
+        extra["labels_hint"] = _no_gt_hint(path, variables, rows, cols)
 
     X = cube.reshape(-1, bands)  # a view: C-ordered cube
     return Dataset(
@@ -615,11 +628,77 @@ def _load(
     )
 
 
+def _scene_gt(
+    path: Path,
+    variables: list[tuple[str, tuple[int, ...], str]],
+    data_key: str | None,
+    gt: Any,
+    gt_key: str | None,
+    prefer_gt_keys: Sequence[str],
+    rows: int,
+    cols: int,
+) -> tuple[np.ndarray | None, str | None, str | None]:
+    """Ground truth of a scene: (labels, name for messages, ``extra["gt_source"]``).
+
+    Looks at ``gt`` (file or array), else a matching array in the scene's ``.mat``, else
+    the companion ``NAME_gt.*`` beside the scene; (None, None, None) when there is none.
+    """
+    if gt is not None:
+        if isinstance(gt, (str, os.PathLike)):
+            labels, label = _read_gt_file(Path(gt), gt_key, rows, cols)
+            return labels, label, str(gt)
+        return _to_gt(gt, rows, cols, "the gt array"), "the gt array", "array"
+    in_file = None
+    if variables:  # a .mat scene
+        names = [v[0] for v in variables]
+        if gt_key is not None and gt_key in names:
+            in_file = gt_key
+        elif gt_key is None:
+            in_file = _pick_gt_key(
+                variables,
+                rows,
+                cols,
+                path,
+                exact_only=True,
+                prefer=prefer_gt_keys,
+                exclude=data_key,
+            )
+    if in_file is not None:
+        label = f"{path.name}:{in_file}"
+        return _to_gt(_mat_read(path, in_file), rows, cols, label), label, f"{path}:{in_file}"
+    companion = _companion_gt(path)
+    if companion is not None:
+        key2 = gt_key
+        if key2 is None and companion.suffix.lower() == ".mat" and prefer_gt_keys:
+            key2 = _match_key([v[0] for v in _mat_vars(companion)], prefer_gt_keys)
+        labels, label = _read_gt_file(companion, key2, rows, cols)
+        return labels, label, str(companion)
+    if gt_key is not None:
+        raise DataError(
+            f"ground-truth key {gt_key!r} not in {path.name} and no companion "
+            f"{_scene_name(path)}_gt file beside it; pass gt= with the file"
+        )
+    return None, None, None
+
+
+def _no_gt_hint(
+    path: Path, variables: list[tuple[str, tuple[int, ...], str]], rows: int, cols: int
+) -> str:
+    """How to give a scene its ground truth, listing the 2-D arrays of its file."""
+    two_d = [v for v in variables if len(v[1]) == 2 and v[2] in _NUMERIC]
+    listed = f"; 2-D arrays in it: {_fmt_vars(two_d)}" if two_d else ""
+    return (
+        f"no ground truth found for {path.name} (no 2-D integer array of {rows} x {cols} in "
+        f"it, no {_scene_name(path)}_gt file beside it){listed}; pass gt=FILE "
+        "(CLI: --data-opt gt=FILE) or gt_key=NAME (CLI: --data-opt gt_key=NAME)"
+    )
+
+
 def load_hsi(
     path: str | os.PathLike,
     *,
     key: str | None = None,
-    gt: str | os.PathLike | np.ndarray | None = None,
+    gt: str | os.PathLike | np.ndarray | Literal[False] | None = None,
     gt_key: str | None = None,
 ) -> Dataset:
     """Load a hyperspectral scene and, when available, its ground truth.
@@ -639,7 +718,10 @@ def load_hsi(
         (``.mat``, ``.npy`` or ENVI ``.hdr``). Default: a 2-D integer array of the scene's
         rows x cols in the same ``.mat`` file, else a companion file beside the scene
         named ``NAME_gt.*`` for ``NAME.*`` or ``NAME_corrected.*`` (case-insensitive, e.g.
-        ``SalinasA_corrected.mat`` -> ``SalinasA_gt.mat``), else no labels.
+        ``SalinasA_corrected.mat`` -> ``SalinasA_gt.mat``), else no labels (then
+        ``extra["labels_hint"]`` lists the file's 2-D arrays and names ``gt=`` /
+        ``gt_key=``, on the CLI ``--data-opt gt_key=NAME``). ``False``: load no labels,
+        even when a ground truth would be found.
     gt_key : str, optional
         Variable holding the ground truth in the scene's or the ground-truth ``.mat``.
 
@@ -657,9 +739,12 @@ def load_hsi(
     DataNotFoundError
         The scene or the ground-truth file does not exist.
     DataError
-        Unknown key (the message lists the variables), cube not 3-D, NaN/inf in the cube,
-        ground truth not matching the scene's rows x cols, unsupported file type, ENVI
-        without ``spectral`` installed.
+        Unknown key (the message lists the variables), a file that is not a valid
+        ``.mat`` / ``.npy`` (empty, truncated, other bytes), cube not 3-D or empty, NaN/inf
+        in the cube (counted, first position given), ground truth not matching the scene's
+        rows x cols, a ground truth without any labelled pixel ("ground truth GT of SCENE
+        has no labelled pixel (all values are 0 = unlabelled)"; pass ``gt=False`` to load
+        the scene without it), unsupported file type, ENVI without ``spectral`` installed.
 
     Notes
     -----
@@ -680,6 +765,39 @@ def _find_in_dir(directory: Path, candidates: Sequence[str]) -> Path | None:
         if c.lower() in entries:
             return entries[c.lower()]
     return None
+
+
+#: Registry spec of each named scene (``deepclust.load("paviau:DIR")``), for messages.
+_SPEC_NAMES = {
+    "indian_pines": "indian-pines",
+    "pavia_university": "paviau",
+    "salinas": "salinas",
+    "salinas_a": "salinas-a",
+    "ksc": "ksc",
+    "houston2013": "houston2013",
+    "trento": "trento",
+}
+
+
+def _official_layout(scene: str, which: int) -> Any:
+    """A ``fetch`` validator: the official variable with the official shape must be there.
+
+    Four GIC scenes have no published checksum; this content check is what stands between
+    an error page or a cut download and the cache.
+    """
+    info = SCENES[scene]
+    key = info["keys"][which][0]
+    shape = tuple(info["shape"]) if which == 0 else tuple(info["shape"][:2])
+
+    def check(path: Path) -> None:
+        variables = _mat_vars(path)
+        if dict((n, s) for n, s, _ in variables).get(key) != shape:
+            raise DataError(
+                f"expected variable {key!r} of {'x'.join(map(str, shape))}; found "
+                f"{_fmt_vars(variables)}"
+            )
+
+    return check
 
 
 def _load_named(scene: str, path: str | os.PathLike | None, download: bool) -> Dataset:
@@ -709,11 +827,17 @@ def _load_named(scene: str, path: str | os.PathLike | None, download: bool) -> D
 
             urls, md5 = info["urls"], info["md5"]
             hint = f"official copy on the GIC page {_GIC_PAGE}"
-            data_path = fetch(
-                data_name, [urls[0]], md5=md5[0], subdir="hsi", download=download, hint=hint
-            )
-            gt_path = fetch(
-                gt_name, [urls[1]], md5=md5[1], subdir="hsi", download=download, hint=hint
+            data_path, gt_path = (
+                fetch(
+                    (data_name, gt_name)[i],
+                    [urls[i]],
+                    md5=md5[i],
+                    subdir="hsi",
+                    download=download,
+                    hint=hint,
+                    validate=_official_layout(scene, i),
+                )
+                for i in (0, 1)
             )
     else:
         p = Path(path)
@@ -727,6 +851,11 @@ def _load_named(scene: str, path: str | os.PathLike | None, download: bool) -> D
                     f"{gt_name}" + (f" (from {info['source']})" if info["urls"] is None else "")
                 )
         elif p.is_file():
+            if p.name.lower() in {c.lower() for c in gt_cands} - {c.lower() for c in data_cands}:
+                raise DataError(
+                    f"{_SPEC_NAMES[scene]}:PATH expects the scene file {data_name} (or a folder "
+                    f"holding {data_name} and {gt_name}); got the ground-truth file {p}"
+                )
             data_path, gt_path = p, None
         else:
             raise DataNotFoundError(
@@ -760,11 +889,24 @@ def _named_doc(scene: str) -> str:
             "looked for in ``data_home()/hsi``."
         )
     else:
-        md5 = "verified MD5 checksums" if info["md5"][0] else "no verified checksum"
+        shape = "x".join(map(str, info["shape"]))
+        if info["md5"][0]:
+            check = (
+                "MD5 checksums computed from copies of the official files are pinned; a "
+                "download that does not match is removed and raises DataError"
+            )
+        else:
+            check = (
+                "no checksum is pinned: the GIC page publishes none and no copy of the "
+                "official files was available to compute one, so a download is accepted "
+                f"only if it holds {info['keys'][0][0]} of {shape} and {info['keys'][1][0]} "
+                "of the same rows x cols (otherwise it is removed and DataError is raised)"
+            )
         where = (
             f"Official files {data_name} / {gt_name} (keys {info['keys'][0][0]} / "
             f"{info['keys'][1][0]}), downloaded from {_GIC} (files listed on the GIC page "
-            f"{_GIC_PAGE}; {md5})."
+            f"{_GIC_PAGE}) into a temporary file that is moved into the cache only when "
+            f"complete and verified; {check}."
         )
     return f"""Load {info["title"]}.
 

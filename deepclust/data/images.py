@@ -15,6 +15,8 @@ import gzip
 import os
 import pickle
 import struct
+import tarfile
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -22,9 +24,16 @@ from typing import Any, Literal
 import numpy as np
 
 from ..exceptions import ConfigError, DataError, DataNotFoundError
+from ._files import first_nonfinite, require_nonempty
 from .container import Dataset
 from .download import data_home, extract_tar, fetch, find_local
-from .vectors import _as_labels, _choose_data_key, _choose_label_key, read_mat_variables
+from .vectors import (
+    _as_labels,
+    _choose_data_key,
+    _choose_label_key,
+    _note_missing_labels,
+    read_mat_variables,
+)
 
 __all__ = [
     "load_cifar10",
@@ -189,15 +198,24 @@ def load_idx(path: PathLike) -> np.ndarray:
     DataNotFoundError
         The file does not exist.
     DataError
-        Bad magic number, unknown type code, or a size that does not match the header.
+        Empty file, truncated or damaged gzip stream, bad magic number, unknown type code,
+        or a size that does not match the header.
     """
     p = _existing(path, "an IDX file")
+    require_nonempty(p, "an IDX file (.gz or plain)")
     try:
         raw = p.read_bytes()
-        if raw[:2] == b"\x1f\x8b":
-            raw = gzip.decompress(raw)
-    except (OSError, EOFError) as exc:
+    except OSError as exc:
         raise DataError(f"cannot read {p}: {_one_line(exc)}") from exc
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as exc:
+            # EOFError: the stream was cut (partial download); OSError: bad CRC/header.
+            raise DataError(
+                f"{p} is a truncated or damaged gzip file ({_one_line(exc)}); expected a "
+                "complete .gz IDX file (download or copy it again)"
+            ) from exc
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES:
         raise DataError(
             f"{p.name} is not an IDX file: magic bytes {raw[:4].hex() or '(empty)'}; expected "
@@ -225,12 +243,68 @@ def _idx_names(stem: str) -> list[str]:
     return [f"{stem}.gz", stem, f"{dotted}.gz", dotted]
 
 
+def _idx_expected() -> str:
+    stems = [stem for part in ("train", "test") for stem in _IDX_PARTS[part]]
+    return ", ".join(f"{stem}(.gz)" for stem in stems)
+
+
+def _holds_idx(folder: Path) -> bool:
+    """Whether ``folder`` directly holds at least one of the four IDX files."""
+    return any(
+        (folder / n).is_file()
+        for part in ("train", "test")
+        for stem in _IDX_PARTS[part]
+        for n in _idx_names(stem)
+    )
+
+
+def _idx_folder(path: PathLike, spec: str, title: str) -> Path:
+    """The one folder the IDX files are read from; files are never mixed across folders.
+
+    A file must be one of the IDX files (its folder is then used, and only it). A folder is
+    used if it holds any IDX file, else its only sub-folder that does; several such
+    sub-folders (say ``MNIST/`` and ``FashionMNIST/``) are ambiguous and an error.
+    """
+    base = _existing(path, f"the directory holding the {title} IDX files")
+    if base.is_file():
+        names = {n for part in ("train", "test") for s in _IDX_PARTS[part] for n in _idx_names(s)}
+        if base.name not in names:
+            raise DataError(
+                f"{spec}:PATH expects a folder holding {_idx_expected()}; got a file {base}"
+            )
+        return base.parent
+    if _holds_idx(base):
+        return base
+    subs = sorted(d for d in base.iterdir() if d.is_dir() and _holds_idx(d))
+    if len(subs) == 1:
+        return subs[0]
+    if subs:
+        raise DataError(
+            f"several sub-folders of {base} hold IDX files ({', '.join(d.name for d in subs)}); "
+            f"expected {spec}:PATH to name the {title} one"
+        )
+    raise DataNotFoundError(
+        f"no {title} IDX files in {base} or its sub-folders; expected {_idx_expected()}"
+    )
+
+
+def _idx_file(folder: Path, stem: str, title: str) -> Path:
+    for n in _idx_names(stem):
+        if (folder / n).is_file():
+            return folder / n
+    raise DataNotFoundError(
+        f"{title} file {stem}(.gz) not found in {folder}; expected one of: "
+        f"{', '.join(_idx_names(stem))} beside the other IDX files"
+    )
+
+
 def _load_idx_set(
     path: PathLike | None,
     split: str,
     download: bool,
     *,
     name: str,
+    spec: str,
     title: str,
     urls: Sequence[str],
     md5s: dict[str, str],
@@ -238,11 +312,7 @@ def _load_idx_set(
 ) -> Dataset:
     _check_split(split, ("train", "test", "all"))
     parts = ("train", "test") if split == "all" else (split,)
-    base: Path | None = None
-    if path is not None:
-        base = _existing(path, f"the directory holding the {title} IDX files")
-        if base.is_file():
-            base = base.parent  # a user pointing at one of the files means its folder
+    base = None if path is None else _idx_folder(path, spec, title)
     images, labels, files = [], [], []
     for part in parts:
         pair = []
@@ -253,7 +323,7 @@ def _load_idx_set(
                     gz, [u + gz for u in urls], md5=md5s.get(gz), subdir=name, download=download
                 )
             else:
-                found = find_local(base, _idx_names(stem), what=f"{title} file {stem}(.gz)")
+                found = _idx_file(base, stem, title)
             pair.append(found)
         imgs, labs = load_idx(pair[0]), load_idx(pair[1])
         if imgs.ndim != 3 or imgs.dtype != np.uint8:
@@ -294,8 +364,10 @@ def load_mnist(
     ----------
     path : path-like, optional
         Directory holding ``train-images-idx3-ubyte(.gz)``, ``train-labels-idx1-ubyte``,
-        ``t10k-images-idx3-ubyte``, ``t10k-labels-idx1-ubyte`` (or one level above it).
-        ``None`` uses the cache ``data_home()/mnist``, downloading the ``.gz`` files from
+        ``t10k-images-idx3-ubyte``, ``t10k-labels-idx1-ubyte`` (or one level above it, when
+        exactly one of its sub-folders holds IDX files), or one of these files (then its
+        folder, and only it, is read). All files come from that one folder. ``None`` uses
+        the cache ``data_home()/mnist``, downloading the ``.gz`` files from
         https://ossci-datasets.s3.amazonaws.com/mnist/ (fallback
         http://yann.lecun.com/exdb/mnist/) and checking their MD5s.
     split : {"train", "test", "all"}, default="all"
@@ -313,10 +385,18 @@ def load_mnist(
     DataNotFoundError
         Files missing and not downloadable; the message names the full cache path.
     DataError
-        Corrupt files or a checksum mismatch.
+        Corrupt files or a checksum mismatch; ``path`` is a file that is not one of the
+        IDX files, or a folder with several sub-folders of IDX files.
     """
     return _load_idx_set(
-        path, split, download, name="mnist", title="MNIST", urls=_MNIST_URLS, md5s=_MNIST_MD5
+        path,
+        split,
+        download,
+        name="mnist",
+        spec="mnist",
+        title="MNIST",
+        urls=_MNIST_URLS,
+        md5s=_MNIST_MD5,
     )
 
 
@@ -338,7 +418,8 @@ def load_fashion_mnist(
     Parameters
     ----------
     path : path-like, optional
-        Directory holding the four IDX files (``.gz`` or not).
+        Directory holding the four IDX files (``.gz`` or not), one level above it, or one
+        of the files, as for :func:`load_mnist`.
     split : {"train", "test", "all"}, default="all"
         ``"all"`` is the 60,000 training images followed by the 10,000 test images.
     download : bool, default=True
@@ -355,6 +436,7 @@ def load_fashion_mnist(
         split,
         download,
         name="fashion_mnist",
+        spec="fashion-mnist",
         title="Fashion-MNIST",
         urls=_FASHION_URLS,
         md5s=_FASHION_MD5,
@@ -376,11 +458,14 @@ def _dataset_dir(
     archive: str,
     url: str,
     md5: str,
+    members: Sequence[str],
 ) -> Path:
     """Directory holding an extracted dataset, extracting a tarball into the cache if needed.
 
-    ``path`` may be the extracted directory, a folder above it, the tarball, or a folder
-    holding the tarball; ``None`` means the cache (downloading the tarball if allowed).
+    ``path`` may be the extracted directory, a folder above it (when only one of its
+    sub-folders holds the data), one of the dataset's own files (``members``), the tarball,
+    or a folder holding the tarball; ``None`` means the cache (downloading the tarball if
+    allowed). Any other file is refused rather than its folder searched.
     """
     cache_dir = data_home() / name
     if path is None:
@@ -389,8 +474,13 @@ def _dataset_dir(
         tarball = fetch(archive, [url], md5=md5, subdir=name, download=download)
     else:
         p = _existing(path, f"the {title} directory {dirname} or {archive}")
-        if p.is_file() and (p.parent / marker).is_file():
-            return p.parent  # the user pointed at one of the data files
+        if p.is_file() and p.name in members:
+            return p.parent  # the user pointed at one of the data files: read its folder
+        if p.is_file() and not _is_tar(p):
+            raise DataError(
+                f"{name}:PATH expects the folder {dirname} (or a folder above it) or the "
+                f"archive {archive}; got a file {p}"
+            )
         if p.is_dir():
             hit = find_local(p, [marker], required=False)
             if hit is not None:
@@ -415,6 +505,13 @@ def _dataset_dir(
     return extracted
 
 
+def _is_tar(path: Path) -> bool:
+    try:
+        return tarfile.is_tarfile(path)
+    except OSError:
+        return False
+
+
 class _NumpyOnlyUnpickler(pickle.Unpickler):
     """Unpickler for the CIFAR batches: only numpy arrays, no arbitrary code."""
 
@@ -434,16 +531,29 @@ class _NumpyOnlyUnpickler(pickle.Unpickler):
         return super().find_class(module, name)
 
 
-def _unpickle(path: Path) -> dict[str, Any]:
+def _unpickle(path: Path, title: str = "CIFAR") -> dict[str, Any]:
     """A CIFAR batch as a dict with str keys (the files are Python 2 pickles)."""
+    require_nonempty(path, f"a {title} batch (Python pickle)")
     try:
         with open(path, "rb") as fh:
             obj = _NumpyOnlyUnpickler(fh, encoding="bytes").load()
-    except (pickle.UnpicklingError, EOFError, OSError, ValueError, TypeError) as exc:
-        raise DataError(f"cannot read CIFAR batch {path}: {_one_line(exc)}") from exc
+    except pickle.UnpicklingError as exc:
+        if str(exc).startswith("refusing"):
+            raise DataError(f"cannot read {title} batch {path}: {_one_line(exc)}") from exc
+        raise _bad_batch(path, title, exc) from exc
+    except Exception as exc:
+        # Damaged pickles fail in many ways (EOFError, KeyError, OverflowError, ...).
+        raise _bad_batch(path, title, exc) from exc
     if not isinstance(obj, dict):
         raise DataError(f"{path} holds a {type(obj).__name__}; expected a CIFAR batch dict")
     return {k.decode("latin1") if isinstance(k, bytes) else str(k): v for k, v in obj.items()}
+
+
+def _bad_batch(path: Path, title: str, exc: BaseException) -> DataError:
+    return DataError(
+        f"{path} is not a valid {title} batch (Python pickle: {_one_line(exc)}); expected a "
+        "file of the official python archive (extract it again)"
+    )
 
 
 def _load_cifar(
@@ -466,6 +576,7 @@ def _load_cifar(
         archive=spec["archive"],
         url=spec["url"],
         md5=spec["md5"],
+        members=[*spec["train"], *spec["test"], spec["meta"], "readme.html"],
     )
     batches = (spec["train"] + spec["test"]) if split == "all" else spec[split]
     data, labels = [], []
@@ -473,7 +584,7 @@ def _load_cifar(
         f = root / batch
         if not f.is_file():
             raise DataNotFoundError(f"{spec['title']} batch {batch} is missing from {root}")
-        d = _unpickle(f)
+        d = _unpickle(f, spec["title"])
         if "data" not in d or label_key not in d:
             raise DataError(
                 f"{f} has keys {', '.join(sorted(d))}; expected 'data' and {label_key!r}"
@@ -491,7 +602,7 @@ def _load_cifar(
     class_names = None
     meta = root / spec["meta"]
     if meta.is_file():
-        names = _unpickle(meta).get(names_key)
+        names = _unpickle(meta, spec["title"]).get(names_key)
         if names is not None:
             class_names = [n.decode() if isinstance(n, bytes) else str(n) for n in names]
     # Each CIFAR row is the red plane, then green, then blue, each 32x32 row-major:
@@ -623,6 +734,13 @@ def load_stl10(
         archive=_STL["archive"],
         url=_STL["url"],
         md5=_STL["md5"],
+        members=[
+            *(f"{part}_X.bin" for part in _STL_PARTS),
+            "train_y.bin",
+            "test_y.bin",
+            "class_names.txt",
+            "fold_indices.txt",
+        ],
     )
     sources = []
     for part in parts:
@@ -775,8 +893,12 @@ def load_image_mat(
             f"{p.name}[{data_key!r}] is {raw.dtype.name} of shape {raw.shape}; expected a "
             "numeric (n_images, n_pixels) matrix"
         )
-    if not np.isfinite(raw).all():
-        raise DataError(f"{p.name}[{data_key!r}] contains NaN or inf; expected pixel values")
+    bad = first_nonfinite(raw) if raw.dtype.kind == "f" else None
+    if bad is not None:
+        raise DataError(
+            f"{p.name}[{data_key!r}]: X contains {bad}; expected finite pixel values: fill or "
+            "drop them"
+        )
     n, n_features = raw.shape
     if image_shape is None:
         shape = _infer_image_shape(n_features, f"{p.name}[{data_key!r}]")
@@ -798,7 +920,7 @@ def load_image_mat(
     y = None
     if chosen is not None:
         y, _ = _as_labels(variables[chosen], n, f"{p.name}[{chosen!r}]")
-    return _images_dataset(
+    ds = _images_dataset(
         images,
         y,
         name or p.stem,
@@ -808,9 +930,19 @@ def load_image_mat(
         label_key=chosen,
         scaling=scaling,
     )
+    if y is None and label_key is None:
+        _note_missing_labels(ds.extra, variables, n, data_key, p.name)
+    return ds
 
 
-def _named_mat(path: PathLike | None, filename: str, where: str, name: str, title: str) -> Dataset:
+def _named_mat(
+    path: PathLike | None,
+    filename: str,
+    where: str,
+    name: str,
+    title: str,
+    expected: tuple[int, int],
+) -> Dataset:
     if path is None:
         # No official checksummed source is known: only the cache is looked at.
         path = fetch(
@@ -823,7 +955,16 @@ def _named_mat(path: PathLike | None, filename: str, where: str, name: str, titl
     p = Path(path).expanduser()
     if p.is_dir():
         p = find_local(p, [filename], what=f"{title} file {filename}")
-    return load_image_mat(p, key="fea", label_key="gnd", name=name)
+    ds = load_image_mat(p, key="fea", label_key="gnd", name=name)
+    # Any fea/gnd image set would load here: check it is this one, not a sibling set.
+    n_samples, n_classes = expected
+    if ds.n_samples != n_samples or ds.n_classes != n_classes:
+        raise DataError(
+            f"{p} holds {ds.n_samples} images of {ds.n_classes} classes; {name}:PATH expects "
+            f"{title} ({filename}: {n_samples} images of {n_classes} classes); load other "
+            "fea/gnd sets with image-mat:PATH"
+        )
+    return ds
 
 
 def load_coil20(path: PathLike | None = None) -> Dataset:
@@ -832,7 +973,9 @@ def load_coil20(path: PathLike | None = None) -> Dataset:
     Parameters
     ----------
     path : path-like, optional
-        ``COIL20.mat`` (``fea`` 1440x1024 in [0, 1], ``gnd`` 1..20) or its folder. No
+        ``COIL20.mat`` (``fea`` 1440x1024 in [0, 1], ``gnd`` 1..20) or its folder (or one
+        level above it, when only one sub-folder holds ``COIL20.mat``). A file that is not
+        1440 images of 20 objects is refused (use ``image-mat:`` for other sets). No
         official download with a checksum is known, so ``None`` only looks in
         ``data_home()/coil20/COIL20.mat`` and otherwise raises, saying where to get it.
 
@@ -841,7 +984,7 @@ def load_coil20(path: PathLike | None = None) -> Dataset:
     Dataset
         1440 upright 32x32 images of 20 objects, ``y`` 1..20 as stored.
     """
-    return _named_mat(path, "COIL20.mat", "COIL20/COIL20.mat", "coil20", "COIL-20")
+    return _named_mat(path, "COIL20.mat", "COIL20/COIL20.mat", "coil20", "COIL-20", (1440, 20))
 
 
 def load_orl(path: PathLike | None = None) -> Dataset:
@@ -850,7 +993,8 @@ def load_orl(path: PathLike | None = None) -> Dataset:
     Parameters
     ----------
     path : path-like, optional
-        ``ORL_32x32.mat`` (``fea`` 400x1024 uint8, ``gnd`` 1..40) or its folder. ``None``
+        ``ORL_32x32.mat`` (``fea`` 400x1024 uint8, ``gnd`` 1..40) or its folder; a file
+        that is not 400 faces of 40 people is refused. ``None``
         only looks in ``data_home()/orl/ORL_32x32.mat`` (no checksummed official source
         is known) and otherwise raises, saying where to get it.
 
@@ -859,7 +1003,7 @@ def load_orl(path: PathLike | None = None) -> Dataset:
     Dataset
         400 upright 32x32 faces of 40 people, ``y`` 1..40 as stored.
     """
-    return _named_mat(path, "ORL_32x32.mat", "ORL/ORL_32x32.mat", "orl", "ORL")
+    return _named_mat(path, "ORL_32x32.mat", "ORL/ORL_32x32.mat", "orl", "ORL", (400, 40))
 
 
 # --------------------------------------------------------------------------- folders

@@ -67,6 +67,9 @@ _ENTRIES = [
     DatasetEntry(
         "vectors", _D + "vectors:load_vectors", "required", "any feature table, by extension"
     ),
+    DatasetEntry(
+        "h5", _D + "hdf5:load_h5", "required", "HDF5 data/labels arrays (or train/test groups)"
+    ),
     # images
     DatasetEntry(
         "mnist", _D + "images:load_mnist", "optional", "MNIST IDX files, 70,000 28x28 digits"
@@ -160,7 +163,7 @@ def load(spec: str, **options: Any) -> Dataset:
     ----------
     spec : str
         ``KIND:PATH`` (``mnist:DIR``, ``hsi:SCENE.mat``, ``climate:DIR_OR_FILE``,
-        ``mat:FILE``, ``npy:FILE``, ``images:DIR``, ...) or a bundled name
+        ``mat:FILE``, ``npy:FILE``, ``h5:FILE``, ``images:DIR``, ...) or a bundled name
         (``digits``, ``synthetic:half-circles``, ...). See :data:`DATASETS`.
     **options
         Passed to the loader (e.g. ``variables=["pr"]`` for climate, ``gt=...`` for a

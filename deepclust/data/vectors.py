@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import csv
 import os
+import warnings
+import zipfile
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -17,6 +20,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ..exceptions import ConfigError, DataError, DataNotFoundError
+from ._files import check_npy, check_npz, first_nonfinite, mat_error, npz_member_error
 from .container import Dataset
 
 __all__ = [
@@ -80,19 +84,12 @@ def _as_features(arr: Any, source: str, allow_nan: bool) -> np.ndarray:
     # Single precision stays single (half is widened to it); everything else is float64.
     dtype = np.float32 if arr.dtype in (np.float16, np.float32) else np.float64
     X = np.ascontiguousarray(arr, dtype=dtype)
-    if not np.isfinite(X).all():
-        n_nan = int(np.count_nonzero(np.isnan(X)))
-        n_inf = int(np.count_nonzero(np.isinf(X)))
-        if n_inf or not allow_nan:
-            parts = []
-            if n_nan and not allow_nan:
-                parts.append(f"NaN at {n_nan} entries")
-            if n_inf:
-                parts.append(f"inf at {n_inf} entries")
-            hint = "" if allow_nan else "; pass allow_nan=True to keep NaN"
-            raise DataError(
-                f"X contains {' and '.join(parts)}; expected finite values (in {source}{hint})"
-            )
+    bad = first_nonfinite(X, allow_nan=allow_nan)
+    if bad is not None:
+        hint = "" if allow_nan else " (or pass allow_nan=True to keep NaN)"
+        raise DataError(
+            f"{source}: X contains {bad}; expected finite features: fill or drop them{hint}"
+        )
     return X
 
 
@@ -153,6 +150,7 @@ def _read_labels(labels: LabelsArg) -> tuple[Any, str]:
     if isinstance(labels, (str, os.PathLike)):
         p = _existing_file(labels, "a labels file (.npy, or text with one label per line)")
         if p.suffix.lower() == ".npy":
+            check_npy(p)
             try:
                 arr = np.load(p, allow_pickle=False)
             except (ValueError, OSError, EOFError) as exc:
@@ -256,6 +254,80 @@ def _choose_label_key(
     return _match_name([n for n in names if n != data_key], LABEL_KEYS)
 
 
+def _looks_like_labels(value: Any, n_samples: int) -> int | None:
+    """Number of classes when ``value`` could be labels for ``n_samples`` samples, else None.
+
+    Labels are one integer (or string) per sample with at least 2 and at most n/2 distinct
+    values, so that an index or a continuous column is not mistaken for them.
+    """
+    shape = tuple(getattr(value, "shape", ()))
+    if shape not in ((n_samples,), (n_samples, 1), (1, n_samples)) or n_samples < 4:
+        return None
+    arr = np.asarray(value.toarray() if hasattr(value, "toarray") else value).reshape(-1)
+    if arr.dtype.kind == "f":
+        if not (np.isfinite(arr).all() and np.array_equal(arr, np.rint(arr))):
+            return None
+    elif arr.dtype.kind not in "biuUS":
+        return None
+    k = int(np.unique(arr).size)
+    return k if 2 <= k <= n_samples // 2 else None
+
+
+def labels_hint(
+    arrays: dict[str, Any], n_samples: int, exclude: Sequence[str], source: str
+) -> tuple[str, list[str]]:
+    """Explain how to select labels stored under an unusual name, listing candidate arrays.
+
+    Parameters
+    ----------
+    arrays : dict
+        Name -> array (or anything with ``shape``) of the file.
+    n_samples : int
+        Rows of the data matrix.
+    exclude : sequence of str
+        Names never proposed (the data array).
+    source : str
+        File name used in the message.
+
+    Returns
+    -------
+    hint : str
+        One line naming ``label_key=`` (and the CLI's ``--data-opt label_key=``).
+    candidates : list of str
+        Names of arrays that look like labels (one integer per sample, few classes).
+    """
+    found = {}
+    for name, value in arrays.items():
+        k = None if name in exclude else _looks_like_labels(value, n_samples)
+        if k is not None:
+            found[name] = k
+    names = ", ".join(LABEL_KEYS)
+    if not found:
+        return (
+            f"{source} has no label array named {names}; if another array holds the labels, "
+            "pass label_key=NAME (CLI: --data-opt label_key=NAME)",
+            [],
+        )
+    listed = ", ".join(f"{n!r} ({k} classes)" for n, k in sorted(found.items()))
+    first = sorted(found)[0]
+    return (
+        f"{source} has no label array named {names}; candidate label arrays: {listed}; pass "
+        f"label_key={first!r} (CLI: --data-opt label_key={first}) to use one",
+        sorted(found),
+    )
+
+
+def _note_missing_labels(
+    info: dict[str, Any], arrays: dict[str, Any], n_samples: int, data_key: str, source: str
+) -> None:
+    """Record how to select labels (``extra["labels_hint"]``); warn if candidates exist."""
+    hint, candidates = labels_hint(arrays, n_samples, [data_key], source)
+    info["labels_hint"] = hint
+    if candidates:
+        # A likely label vector under an unusual name: say so now, not at evaluation time.
+        warnings.warn(hint, UserWarning, stacklevel=3)
+
+
 def _labels_or_key(labels: LabelsArg, label_key: str | Literal[False] | None) -> None:
     if labels is not None and label_key not in (None, False):
         raise ConfigError("pass either labels= or label_key=, not both")
@@ -293,9 +365,12 @@ def load_npy(
     DataNotFoundError
         The file does not exist.
     DataError
-        The array is not 2-D or numeric, contains NaN/inf, or labels do not match.
+        Not a valid ``.npy`` file (empty, other bytes, truncated, pickled objects), the
+        array is not 2-D or numeric or empty, contains NaN/inf (the message counts them and
+        gives the first row), or labels do not match.
     """
     p = _existing_file(path, "a .npy file")
+    check_npy(p)  # says "not a .npy file" where numpy would speak of pickled data
     try:
         arr = np.load(p, allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
@@ -328,7 +403,9 @@ def load_npz(
         ``fea`` (in that order), else the only 2-D array.
     label_key : str or False, optional
         Array holding the labels. Default: the first of ``y``, ``labels``, ``label``,
-        ``gnd``, ``target``, ``targets`` present; ``False`` loads no labels.
+        ``gnd``, ``target``, ``targets`` present; ``False`` loads no labels. Without any
+        of them, ``extra["labels_hint"]`` (and a warning when an array looks like labels)
+        names the candidates and the option ``label_key=`` / ``--data-opt label_key=``.
     labels : array-like or path-like, optional
         Labels given separately (instead of ``label_key``).
     allow_nan : bool, default=False
@@ -347,23 +424,15 @@ def load_npz(
     """
     _labels_or_key(labels, label_key)
     p = _existing_file(path, "a .npz file")
+    check_npz(p)
     try:
         archive = np.load(p, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
         raise DataError(f"cannot read {p} as an .npz archive: {_one_line(exc)}") from exc
     if isinstance(archive, np.ndarray):
         raise DataError(f"{p} holds a single array; expected an .npz archive (use load_npy)")
     with archive:
-        arrays: dict[str, np.ndarray] = {}
-        for name in archive.files:
-            try:
-                arrays[name] = archive[name]
-            except (ValueError, OSError) as exc:
-                # Object (pickled) arrays are refused: loading them could run code.
-                if name in (key, label_key):
-                    raise DataError(
-                        f"cannot read array {name!r} from {p}: {_one_line(exc)}"
-                    ) from exc
+        arrays = _npz_arrays(archive, p, (key, label_key))
     shapes = {n: a.shape for n, a in arrays.items()}
     data_key = _choose_data_key(shapes, key, p.name, largest=False)
     X = _as_features(arrays[data_key], f"{p.name}[{data_key!r}]", allow_nan)
@@ -375,7 +444,27 @@ def load_npz(
         raw = arrays[chosen_label] if chosen_label is not None else None
         src = f"{p.name}[{chosen_label!r}]"
     y, names = _attach_labels(X, raw, src)
-    return _finish(X, y, p, names, key=data_key, label_key=chosen_label)
+    ds = _finish(X, y, p, names, key=data_key, label_key=chosen_label)
+    if y is None and label_key is None and labels is None:
+        _note_missing_labels(ds.extra, arrays, X.shape[0], data_key, p.name)
+    return ds
+
+
+def _npz_arrays(archive: Any, path: Path, wanted: Sequence[Any]) -> dict[str, np.ndarray]:
+    """Every readable member of an open archive; damaged members are an error."""
+    arrays: dict[str, np.ndarray] = {}
+    for name in archive.files:
+        try:
+            arrays[name] = archive[name]
+        except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+            raise npz_member_error(path, name, exc) from exc
+        except (ValueError, OSError) as exc:
+            # Object (pickled) arrays are refused: loading them could run code.
+            if name in wanted:
+                raise DataError(
+                    f"cannot read array {name!r} from {path}: {_one_line(exc)}"
+                ) from exc
+    return arrays
 
 
 # --------------------------------------------------------------------------- .csv
@@ -554,8 +643,18 @@ def load_csv(
     try:
         with open(p, encoding="utf-8-sig", newline="") as fh:
             first_line = next((ln for ln in fh if ln.strip()), "")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"cannot read {p} as UTF-8 text: {_one_line(exc)}") from exc
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"{p} is not a text table (byte 0x{exc.object[exc.start]:02x} at offset "
+            f"{exc.start} is not UTF-8); expected a .csv/.tsv/.txt file of numbers"
+        ) from exc
+    except OSError as exc:
+        raise DataError(f"cannot read {p}: {_one_line(exc)}") from exc
+    if "\0" in first_line:
+        raise DataError(
+            f"{p} is not a text table (it holds NUL bytes, as binary files do); expected a "
+            ".csv/.tsv/.txt file of numbers"
+        )
     if not first_line:
         raise DataError(f"{p} is empty; expected a table with one sample per row")
     delim = delimiter if delimiter is not None else _guess_delimiter(first_line, p.suffix.lower())
@@ -678,7 +777,7 @@ def read_mat_variables(path: PathLike) -> dict[str, Any]:
             return _h5_variables(p)
         raw = scipy.io.loadmat(p)
     except (MatReadError, ValueError, TypeError, OSError, NotImplementedError, KeyError) as exc:
-        raise DataError(f"cannot read {p} as a MATLAB file: {_one_line(exc)}") from exc
+        raise mat_error(p, exc) from exc
     out: dict[str, Any] = {}
     for name, value in raw.items():
         if name.startswith("__"):
@@ -711,7 +810,10 @@ def load_mat(
     label_key : str or False, optional
         Variable holding the labels. Default: the first of ``y``, ``labels``, ``label``,
         ``gnd``, ``target``, ``targets`` present; ``False`` loads no labels. Labels are
-        flattened to 1-D integers.
+        flattened to 1-D integers. When none of these names is present, ``y`` is None and
+        ``extra["labels_hint"]`` says how to pick one (CLI: ``--data-opt label_key=NAME``),
+        listing the variables that look like labels (one integer per sample, 2 to n/2
+        classes); if there are such candidates a ``UserWarning`` says so too.
     labels : array-like or path-like, optional
         Labels given separately (instead of ``label_key``).
     allow_nan : bool, default=False
@@ -742,7 +844,10 @@ def load_mat(
         raw = variables[chosen_label] if chosen_label is not None else None
         src = f"{p.name}[{chosen_label!r}]"
     y, names = _attach_labels(X, raw, src)
-    return _finish(X, y, p, names, key=data_key, label_key=chosen_label)
+    ds = _finish(X, y, p, names, key=data_key, label_key=chosen_label)
+    if y is None and label_key is None and labels is None:
+        _note_missing_labels(ds.extra, variables, X.shape[0], data_key, p.name)
+    return ds
 
 
 # --------------------------------------------------------------------------- dispatch
