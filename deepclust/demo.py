@@ -40,7 +40,7 @@ QUICK_PARAMS: dict[str, dict[str, Any]] = {
 
 def run_demo(out: Path, *, quick: bool = False, seed: int = 0) -> int:
     from . import plots
-    from .cli import build_estimator
+    from .run import build_estimator
 
     out.mkdir(parents=True, exist_ok=True)
     ds = load_digits()
@@ -89,24 +89,58 @@ def format_table(rows: list[dict[str, Any]]) -> str:
 def plot_panels(
     X: np.ndarray, y: np.ndarray, labels: dict[str, np.ndarray], path: Path, plots: Any
 ) -> Path:
-    """One shared t-SNE map of the digits, coloured by each method's clusters."""
+    """One shared t-SNE map of the digits, coloured by each method's clusters.
+
+    Each method's panel title carries its ACC and NMI (on all samples); one legend
+    gives the class colours, which matched clusters share, and a panel with unmatched
+    clusters lists those.
+    """
     import matplotlib.pyplot as plt
 
-    xy, idx = plots.project_2d(X, method="tsne", max_points=len(X))
+    from .metrics import cluster_accuracy, nmi
+
+    proj = plots.projection_2d(X, method="tsne", max_points=len(X))
+    xy, idx = proj.coords, proj.index
     names = ["ground truth", *labels]
     cols = 3
     rows = int(np.ceil(len(names) / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 4 * rows), squeeze=False)
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(4.4 * cols, 4.2 * rows), squeeze=False, layout="constrained"
+    )
+    classes = [int(c) for c in np.unique(y)]
+    truth_tables = plots.color_tables(y[idx], y[idx])
     for ax, name in zip(axes.flat, names, strict=False):
-        ids = y[idx] if name == "ground truth" else labels[name][idx]
-        truth = None if name == "ground truth" else y[idx]
-        colors, _ = plots.matched_colors(ids, truth)
-        c = np.array([colors[int(i)] for i in ids])
+        if name == "ground truth":
+            ids, colors = y[idx], truth_tables.klass
+            ax.set_title(f"ground truth ({len(classes)} classes)", fontsize=10)
+        else:
+            ids = labels[name][idx]
+            tables = plots.color_tables(ids, y[idx], classes=classes)
+            colors = tables.cluster
+            score = plots.format_metrics(
+                {"acc": cluster_accuracy(y, labels[name]), "nmi": nmi(y, labels[name])}
+            )
+            ax.set_title(f"{name}\n{score}", fontsize=10)
+            unmatched = [(str(k), v) for k, v in colors.items() if k not in tables.match]
+            plots.add_color_key(ax, unmatched, title="unmatched clusters")
+        c = np.array([colors.get(int(i), (0.6, 0.6, 0.6, 1.0)) for i in ids])
         ax.scatter(xy[:, 0], xy[:, 1], c=c, s=5, linewidths=0)
-        ax.set_title(name)
         ax.set_xticks([])
         ax.set_yticks([])
     for ax in list(axes.flat)[len(names) :]:
         ax.axis("off")
-    fig.suptitle("scikit-learn digits: clusters on a t-SNE map (colours matched to classes)")
+    handles = [
+        plt.Line2D([], [], marker="o", ls="", color=col, markersize=6, label=lab)
+        for lab, col in plots.class_entries(truth_tables)
+    ]
+    fig.legend(
+        handles=handles,
+        title="digit class (a cluster takes the colour of the class it is matched to)",
+        loc="outside lower center",
+        ncol=len(handles),
+        fontsize=8,
+        title_fontsize=8,
+        frameon=False,
+    )
+    fig.suptitle(f"scikit-learn digits: clusters on one shared map ({proj.caption()})")
     return plots.save_figure(fig, path)
