@@ -21,10 +21,11 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from deepclust.cli import build_estimator, bundled_configs
 from deepclust.data.synthetic import make_half_circles
 from deepclust.metrics import cluster_accuracy
 from deepclust.plots import matched_colors, save_figure
+from deepclust.records import bundled_configs
+from deepclust.run import build_estimator
 
 
 def params_of(name: str) -> dict:

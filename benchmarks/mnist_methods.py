@@ -23,9 +23,9 @@ import numpy as np
 import torch
 import yaml
 
-from deepclust.cli import build_estimator
 from deepclust.data.images import load_mnist
 from deepclust.metrics import cluster_accuracy, external_metrics
+from deepclust.run import build_estimator
 from deepclust.training import TrainingLoop
 
 

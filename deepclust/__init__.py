@@ -6,30 +6,54 @@ tables::
     from deepclust import DGG, load
     ds = load("mnist:path/to/mnist")
     labels = DGG(n_clusters=10, random_state=0).fit_predict(ds.X)
+
+Names are imported on first use (PEP 562), so ``import deepclust`` and the command line
+stay fast: torch and scikit-learn load only when an estimator is needed.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from .threads import prefer_passive_waiting
 
 __version__ = "0.1.0"
 
-from .data import Dataset, load  # noqa: E402
-from .methods.ae_gmm import AEGMM  # noqa: E402
-from .methods.classic import FuzzyCMeans, GaussianMixture, KMeans, SpectralClustering  # noqa: E402
-from .methods.dec import DEC, IDEC  # noqa: E402
-from .methods.dgg import DGG  # noqa: E402
-from .methods.vade import VaDE  # noqa: E402
-from .pretraining import Autoencoder  # noqa: E402
+# before torch, MKL or scikit-learn's OpenMP are loaded (see deepclust.threads)
+prefer_passive_waiting()
 
-__all__ = [
-    "AEGMM",
-    "DEC",
-    "DGG",
-    "IDEC",
-    "Autoencoder",
-    "Dataset",
-    "FuzzyCMeans",
-    "GaussianMixture",
-    "KMeans",
-    "SpectralClustering",
-    "VaDE",
-    "load",
-    "__version__",
-]
+_LAZY = {
+    "AEGMM": "deepclust.methods.ae_gmm",
+    "DEC": "deepclust.methods.dec",
+    "DGG": "deepclust.methods.dgg",
+    "IDEC": "deepclust.methods.dec",
+    "FINCH": "deepclust.methods.finch",
+    "FuzzyCMeans": "deepclust.methods.classic",
+    "GaussianMixture": "deepclust.methods.classic",
+    "KMeans": "deepclust.methods.classic",
+    "SCDSC": "deepclust.methods.scdsc",
+    "SpectralClustering": "deepclust.methods.classic",
+    "VaDE": "deepclust.methods.vade",
+    "Autoencoder": "deepclust.pretraining",
+    "Dataset": "deepclust.data.container",
+    "load": "deepclust.data.registry",
+    "RunSettings": "deepclust.run",
+    "set_num_threads": "deepclust.threads",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'deepclust' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
+
+
+__all__ = [*_LAZY, "__version__"]

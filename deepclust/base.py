@@ -26,6 +26,7 @@ from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .exceptions import ConfigError, DataError
+from .threads import configure_threads
 from .training import TrainingDivergedError, TrainingLoop, fit_fingerprint
 from .utils import atomic_path, resolve_device, seed_everything
 from .validation import TORCH_CONSTRAINTS, validate_params
@@ -174,6 +175,7 @@ class BaseClusterer(PersistenceMixin, ClusterMixin, BaseEstimator, metaclass=ABC
         self
         """
         validate_params(self)
+        configure_threads()
         X = self._validate_fit_input(X)
         check_not_constant(X)
         self._check_n_clusters(self._n_samples_of(X))
@@ -279,6 +281,7 @@ class DeepClusterer(TorchMixin, BaseClusterer):
 
     def fit(self, X: Any, y: Any = None) -> DeepClusterer:
         validate_params(self)
+        configure_threads()
         X = self._validate_fit_input(X)
         check_not_constant(X)
         self._check_n_clusters(self._n_samples_of(X))

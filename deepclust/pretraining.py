@@ -24,6 +24,7 @@ from .base import PersistenceMixin, TorchMixin
 from .exceptions import ConfigError
 from .nn.autoencoders import MLPAutoencoder, auto_architecture
 from .nn.mlp import batched_apply
+from .threads import configure_threads
 from .training import adam
 from .utils import derive_seed
 from .validation import (
@@ -194,6 +195,7 @@ class Autoencoder(TorchMixin, PersistenceMixin, TransformerMixin, BaseEstimator)
     def fit(self, X: Any, y: Any = None) -> Autoencoder:
         """Pretrain layer by layer, then fine-tune end to end."""
         validate_params(self)
+        configure_threads()
         X = validate_data(self, X, dtype=[np.float32, np.float64])
         self._begin_fit(X)
         self._resolve(X)

@@ -27,6 +27,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from . import progress
 from .exceptions import DataError, DeepclustError
 from .utils import atomic_path
 
@@ -308,10 +309,12 @@ class TrainingLoop:
             total=self.n_epochs,
             initial=start,
             desc=self.stage,
-            disable=not self.verbose,
+            disable=not (self.verbose or progress.mode() == "bar"),
             leave=False,
             dynamic_ncols=True,
         )
+        log = progress.StageLog(self.stage, self.n_epochs, start)
+        losses: dict[str, float] = {}
         try:
             for epoch in range(start, self.n_epochs):
                 tic = time.perf_counter()
@@ -324,6 +327,7 @@ class TrainingLoop:
                 self.epoch = epoch + 1
                 bar.update(1)
                 bar.set_postfix({k: f"{v:.4g}" for k, v in losses.items()}, refresh=False)
+                log.epoch(self.epoch, losses)
                 last = self.epoch == self.n_epochs or self.stopped
                 if self.epoch % self.checkpoint_every == 0 or last:
                     self._save(self.epoch)
@@ -331,6 +335,7 @@ class TrainingLoop:
                     break
         finally:
             bar.close()
+        log.done(self.epoch, losses)
         return [r for r in self.history if r.get("stage") == self.stage]
 
     def _check_finite(self, losses: dict[str, float], epoch: int) -> None:

@@ -8,11 +8,14 @@ import random
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from .exceptions import ConfigError
+
+if TYPE_CHECKING:  # torch is imported where it is used, so the CLI starts fast
+    import torch
 
 
 def seed_everything(random_state: int | None) -> None:
@@ -22,6 +25,8 @@ def seed_everything(random_state: int | None) -> None:
     """
     if random_state is None:
         return
+    import torch
+
     seed = int(random_state) % (2**32)
     random.seed(seed)
     np.random.seed(seed)  # noqa: NPY002 - user code may draw from the global RNG
@@ -37,6 +42,8 @@ def derive_seed(random_state: int | None, offset: int = 0) -> int | None:
 
 def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
     """Pick the compute device: ``"auto"`` means CUDA, then Apple MPS, then CPU."""
+    import torch
+
     if device is None or device == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
@@ -70,6 +77,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)
+    # mkstemp creates 0600 files; the result should look like any file the user writes
+    os.chmod(tmp_path, _file_mode())
     try:
         yield tmp_path
         os.replace(tmp_path, target)
@@ -94,3 +103,10 @@ def to_numpy(t: torch.Tensor | np.ndarray) -> np.ndarray:
     if isinstance(t, np.ndarray):
         return t
     return t.detach().cpu().numpy()
+
+
+def _file_mode() -> int:
+    """Mode of a new file under the current umask (0o644 under umask 022)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask

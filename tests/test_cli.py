@@ -21,6 +21,7 @@ from deepclust.cli import main
 from deepclust.metrics import cluster_accuracy
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+PROGRESS = "[deepclust] "
 
 # One OpenMP thread: on the shared 2-core machine, k-means and t-SNE run several times
 # faster than with threads spinning on a busy core.
@@ -52,7 +53,8 @@ def assert_one_line_error(rc: int, err: str, *fragments: str) -> str:
     """Non-zero exit, exactly one stderr line ``deepclust: error: ...`` naming the problem."""
     assert rc != 0
     assert "Traceback" not in err
-    lines = err.splitlines()
+    # progress lines ("[deepclust] loading ...") may precede the error; they are not it
+    lines = [line for line in err.splitlines() if not line.startswith(PROGRESS)]
     assert len(lines) == 1, f"expected one stderr line, got {lines!r}"
     line = lines[0]
     assert line.startswith("deepclust: error: "), line
@@ -328,9 +330,10 @@ def test_digits_run_config_and_picture(digits_run):
     cfg = yaml.safe_load((out / "config.yaml").read_text())
     assert cfg["method"] == "kmeans"
     assert cfg["data"] == "digits"
+    assert cfg["environment"]["numpy"] and cfg["threads"] >= 1
     # --n-clusters defaults to the number of classes
     assert cfg["n_clusters"] == 10
-    assert cfg["params"]["n_clusters"] == 10
+    assert "n_clusters" not in cfg["params"]  # recorded once, at the top
     assert cfg["params"]["random_state"] == 0
     assert cfg["seed"] == 0
     assert_png(out / "embedding.png", min_bytes=10_000)
@@ -343,7 +346,7 @@ def test_digits_run_config_and_picture(digits_run):
     ]
 
 
-def test_rerun_into_same_dir_overwrites(tmp_path, capsys):
+def test_rerun_into_same_dir_needs_overwrite_and_replaces_whole(tmp_path, capsys):
     src = tmp_path / "points.npy"
     np.save(src, blobs())
     out = tmp_path / "out"
@@ -355,8 +358,13 @@ def test_rerun_into_same_dir_overwrites(tmp_path, capsys):
     assert np.unique(np.load(out / "labels.npy")).size == 2
 
     rc, _, err = run_cli(capsys, *base, "--n-clusters", "3", "--seed", "2")
+    assert_one_line_error(rc, err, "already holds an earlier run", "--overwrite")
+    assert {n: (out / n).read_bytes() for n in os.listdir(out)} == first  # untouched
+
+    rc, _, err = run_cli(capsys, *base, "--n-clusters", "3", "--seed", "2", "--overwrite")
     assert rc == 0, err
     assert sorted(os.listdir(out)) == sorted(first)  # same files, no leftovers
+    assert not [n for n in os.listdir(tmp_path) if n.startswith(".out.")]
     assert not no_temp_files(out)
     labels = np.load(out / "labels.npy")
     assert labels.shape == (60,) and np.unique(labels).size == 3
@@ -478,6 +486,7 @@ def test_config_file_sets_method_params_and_k(tmp_path, capsys, kmeans_config):
         "n_init=3",
         "--out",
         out,
+        "--overwrite",
     )
     assert rc == 0, err
     assert yaml.safe_load((out / "config.yaml").read_text())["params"]["n_init"] == 3

@@ -1,4 +1,4 @@
-"""Declared parameter constraints, divergence detection, degenerate data, checkpoint fingerprints."""
+"""Parameter constraints, divergence detection, degenerate data, checkpoint fingerprints."""
 
 from __future__ import annotations
 

@@ -48,6 +48,7 @@ from ..objectives.subspace import (
     refined_assignment,
     subspace_affinity,
 )
+from ..threads import configure_threads
 from ..training import TensorState, adam
 from ..utils import derive_seed
 from ..validation import (
@@ -338,6 +339,7 @@ class SCDSC(DeepClusterer):
     def fit(self, X: Any, y: Any = None, mask: Any = None) -> SCDSC:
         """Cluster the pixels of ``X`` (rows, cols, bands) inside ``mask``."""
         validate_params(self)
+        configure_threads()
         cube = self._validate_fit_input(X)
         shape = (int(cube.shape[0]), int(cube.shape[1]))
         region = self._check_mask(mask, shape)
