@@ -122,30 +122,57 @@ class PersistenceMixin:
             raise DataError(f"{p} is not a deepclust model file ({name})") from exc
         if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
             raise DataError(f"{p} is not a deepclust model file")
-        module_name, _, qualname = payload["class"].partition(":")
-        if not module_name.startswith("deepclust."):
-            raise DataError(f"{p} names a class outside deepclust: {payload['class']}")
-        klass = getattr(importlib.import_module(module_name), qualname)
-        if not (isinstance(klass, type) and issubclass(klass, cls)):
-            raise DataError(f"{p} holds a {qualname}, not a {cls.__name__}")
-        est = klass(**_decode(payload["params"]))
+        missing = [k for k in ("class", "params", "attributes", "modules") if k not in payload]
+        if missing:
+            raise DataError(f"{p} is a damaged deepclust model file (no {', '.join(missing)})")
+        klass = _model_class(p, payload["class"], cls)
+        try:
+            est = klass(**_decode(payload["params"]))
+        except TypeError as exc:
+            raise DataError(f"{p}: its parameters do not fit {klass.__name__} ({exc})") from exc
         if device is not None and "device" in est.get_params():
             est.set_params(device=device)
         for key, value in payload["attributes"].items():
             setattr(est, key, _decode(value))
         if "device" in est.get_params():
             est.device_ = resolve_device(est.device)
-        est._build_modules()
+        try:
+            est._build_modules()
+        except (AttributeError, KeyError, TypeError, ValueError, IndexError) as exc:
+            what = f"{type(exc).__name__}: {exc}"
+            raise DataError(f"{p}: a learned attribute is missing or damaged ({what})") from exc
         modules = est._module_attributes()
         for name, state in payload["modules"].items():
             if name not in modules:
-                raise DataError(f"{p}: network {name!r} is unknown to {qualname}")
-            modules[name].load_state_dict(state)
+                raise DataError(f"{p}: network {name!r} is unknown to {klass.__name__}")
+            try:
+                modules[name].load_state_dict(state)
+            except (RuntimeError, TypeError, AttributeError) as exc:
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+                raise DataError(f"{p}: weights of network {name!r} do not fit ({first})") from exc
         for m in modules.values():
             m.to(getattr(est, "device_", "cpu"))
             m.eval()
         est._after_load()
         return est
+
+
+def _model_class(path: Path, name: Any, expected: type) -> type:
+    """The deepclust class a model file names, or a one-line error."""
+    if not isinstance(name, str) or ":" not in name:
+        raise DataError(f"{path} is a damaged deepclust model file (class {name!r})")
+    module_name, _, qualname = name.partition(":")
+    if not module_name.startswith("deepclust."):
+        raise DataError(f"{path} names a class outside deepclust: {name}")
+    try:
+        klass = getattr(importlib.import_module(module_name), qualname)
+    except (ImportError, AttributeError) as exc:
+        raise DataError(
+            f"{path} holds a {qualname} from {module_name}, which this deepclust does not have"
+        ) from exc
+    if not (isinstance(klass, type) and issubclass(klass, expected)):
+        raise DataError(f"{path} holds a {qualname}, not a {expected.__name__}")
+    return klass
 
 
 class BaseClusterer(PersistenceMixin, ClusterMixin, BaseEstimator, metaclass=ABCMeta):

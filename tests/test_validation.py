@@ -109,3 +109,47 @@ def test_data_digest_tells_data_apart():
     assert data_digest(a) == data_digest(a.copy())
     assert data_digest(a) != data_digest(a[::-1].copy())
     assert data_digest(a) != data_digest(a.astype(np.float32))
+
+
+# --------------------------------------------------------------- crafted model files
+def _crafted(tmp_path, moons, change):
+    import torch
+
+    path = IDEC(n_clusters=2, random_state=0, **FAST).fit(moons).save(tmp_path / "m.pt")
+    payload = torch.load(path, weights_only=True)
+    change(payload)
+    torch.save(payload, path)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        (lambda p: p.update({"class": "deepclust.methods.nope:Gone"}), "does not have"),
+        (lambda p: p.update({"class": "os:system"}), "outside deepclust"),
+        (lambda p: p.update({"class": 42}), "damaged deepclust model file"),
+        (lambda p: p.pop("modules"), r"damaged deepclust model file \(no modules\)"),
+        (lambda p: p["params"].update({"bogus": 1}), "parameters do not fit IDEC"),
+        (lambda p: p["attributes"].pop("dims_"), "learned attribute is missing"),
+        (
+            lambda p: p["modules"]["autoencoder_"].update(
+                {k: v[:1] for k, v in p["modules"]["autoencoder_"].items()}
+            ),
+            "weights of network 'autoencoder_' do not fit",
+        ),
+    ],
+    ids=[
+        "unknown-class",
+        "foreign-class",
+        "bad-class",
+        "no-modules",
+        "bad-param",
+        "no-attr",
+        "bad-shapes",
+    ],
+)
+def test_crafted_model_files_give_one_clear_error(tmp_path, moons, change, match):
+    path = _crafted(tmp_path, moons, change)
+    with pytest.raises(DataError, match=match) as info:
+        IDEC.load(path)
+    assert "\n" not in str(info.value)
