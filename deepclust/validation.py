@@ -76,6 +76,7 @@ AUTOENCODER_CONSTRAINTS: dict[str, list[Any]] = {
     "ae_layerwise_epochs": [AUTO, non_negative_int()],
     "ae_finetune_epochs": [AUTO, non_negative_int()],
     "ae_lr": [positive_real()],
+    "input_scaling": [StrOptions({"auto", "max", "standardize", "none"})],
 }
 
 

@@ -64,7 +64,7 @@ def test_classic_parameters_are_validated_too(moons):
 
 def test_non_finite_loss_stops_with_a_clear_error():
     X = np.random.default_rng(0).normal(size=(200, 5)).astype(np.float32) * 1e6
-    est = VaDE(n_clusters=3, n_init=1, random_state=0, **FAST)
+    est = VaDE(n_clusters=3, n_init=1, random_state=0, input_scaling="none", **FAST)
     with pytest.warns(UserWarning, match="standardised input"):
         with pytest.raises(TrainingDivergedError, match=r"VaDE training diverged in stage '\w+'"):
             est.fit(X)
@@ -153,3 +153,67 @@ def test_crafted_model_files_give_one_clear_error(tmp_path, moons, change, match
     with pytest.raises(DataError, match=match) as info:
         IDEC.load(path)
     assert "\n" not in str(info.value)
+
+
+# ------------------------------------------------------------------- input scaling
+def test_choose_scaling_rules():
+    from deepclust.scaling import choose_scaling
+
+    unit = np.random.default_rng(0).random((50, 4))
+    assert choose_scaling(unit, "auto")[0] == "none"
+    name, offset, scale = choose_scaling(unit * 255, "auto")
+    assert name == "max" and np.allclose(scale, (unit * 255).max()) and not offset.any()
+    signed = np.random.default_rng(1).normal(size=(50, 3)) * [1, 100, 1e4]
+    name, offset, scale = choose_scaling(signed, "auto")
+    assert name == "standardize" and np.allclose(scale, signed.std(0))
+    assert choose_scaling(signed / 1e4, "auto")[0] == "none"  # already small
+    assert choose_scaling(np.ones((5, 2)), "standardize")[2].tolist() == [1.0, 1.0]
+
+
+def test_raw_pixels_are_scaled_in_fit_and_predict(moons):
+    X = np.random.default_rng(0).random((120, 6)).astype(np.float32)
+    raw = X * 255.0
+    est = IDEC(n_clusters=2, random_state=0, **FAST).fit(raw)
+    assert est.input_scaling_ == "max" and est.output_ == "sigmoid"
+    np.testing.assert_array_equal(est.predict(raw), est.labels_)
+    same = IDEC(n_clusters=2, random_state=0, **FAST).fit(raw / raw.max())
+    np.testing.assert_array_equal(same.labels_, est.labels_)
+    assert raw.max() > 1  # the input was not modified
+
+
+def test_pretrained_autoencoder_sees_the_data_as_given(moons):
+    ae = Autoencoder(layerwise_epochs=1, finetune_epochs=1, random_state=0).fit(moons * 50)
+    est = IDEC(n_clusters=2, random_state=0, pretrained=ae, epochs=1).fit(moons * 50)
+    assert est.input_scaling_ == "none"
+
+
+# ------------------------------------------------------------------ collapse handling
+class _ScriptedVaDE(VaDE):
+    """Restart r ends with the scripted loss and assignment (no training)."""
+
+    script = [(1.0, "collapsed"), (2.0, "balanced"), (3.0, "balanced")]
+
+    def _fit_once(self, X):
+        loss, kind = self.script[len(self._calls)]
+        self._calls.append(kind)
+        n = len(X)
+        self.labels_ = np.zeros(n, np.int64) if kind == "collapsed" else np.arange(n) % 2
+        self.history_ = [{"stage": self._main_stage, "epoch": 1, "loss": loss}]
+
+
+def test_restarts_prefer_a_run_that_did_not_collapse(moons):
+    est = _ScriptedVaDE(n_clusters=2, n_init=3, random_state=0, device="cpu")
+    est._calls = []
+    est._fit(moons)
+    assert est.run_collapsed_ == [True, False, False]
+    assert est.best_run_ == 1  # lowest loss among the non-collapsed runs
+    assert len(np.unique(est.labels_)) == 2
+
+
+def test_a_collapsed_fit_warns(moons):
+    from deepclust.base import CollapseWarning, warn_if_collapsed
+
+    est = IDEC(n_clusters=3)
+    est.labels_ = np.zeros(len(moons), np.int64)
+    with pytest.warns(CollapseWarning, match="IDEC: degenerate clustering: only 1 of the 3"):
+        warn_if_collapsed(est)

@@ -17,6 +17,7 @@ import torch
 from sklearn.cluster import KMeans as _SkKMeans
 
 from ..base import DeepClusterer
+from ..diagnostics import is_collapsed
 from ..exceptions import ConfigError
 from ..nn.autoencoders import MLPAutoencoder
 from ..nn.vae import GaussianEncoder, GaussianMixturePrior, copy_decoder
@@ -73,6 +74,7 @@ class GaussianMixtureVAE(UsesAutoencoder, DeepClusterer):
             self._fit_once(X)
             return
         seed, best, runs, losses = self.random_state, None, [], []
+        collapsed: list[bool] = []
         try:
             for r in range(n_init):
                 # every sub-step derives its seed from random_state, so vary that
@@ -87,12 +89,16 @@ class GaussianMixtureVAE(UsesAutoencoder, DeepClusterer):
                     h["run"] = r
                 runs += self.history_
                 losses.append(float(loss))
-                if best is None or loss < losses[best]:
+                collapsed.append(is_collapsed(self.labels_, self.n_clusters))
+                # a collapsed run (one cluster, or empty ones) loses to any that is not
+                rank = (collapsed[-1], float(loss))
+                if best is None or rank < (collapsed[best], losses[best]):
                     best, state = r, self._learned_state()
         finally:
             self.random_state, self._run_dir = seed, None
         self.__dict__.update(state)
         self.history_, self.run_losses_, self.best_run_ = runs, losses, best
+        self.run_collapsed_ = collapsed
 
     def _resolve_n_init(self, n_samples: int) -> int:
         n_init = self.n_init

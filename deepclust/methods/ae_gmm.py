@@ -32,6 +32,11 @@ class AEGMM(UsesAutoencoder, DeepClusterer):
         EM restarts.
     hidden_dims, latent_dim, pretrained, ae_layerwise_epochs, ae_finetune_epochs, ae_lr
         Autoencoder (see :class:`~deepclust.pretraining.Autoencoder`).
+    input_scaling : {"auto", "max", "standardize", "none"}
+        How the input is brought to unit scale before training (and again in
+        ``predict``/``transform``); see :mod:`deepclust.scaling`. ``"auto"``: [0, 1] data
+        as given, other non-negative data divided by their maximum, signed data beyond
+        +-10 standardised per feature.
     device, random_state, verbose, checkpoint_dir, checkpoint_every, resume
         See :class:`~deepclust.base.TorchMixin`.
     """
@@ -51,6 +56,7 @@ class AEGMM(UsesAutoencoder, DeepClusterer):
         hidden_dims: Any = "auto",
         latent_dim: Any = "auto",
         pretrained: Any = None,
+        input_scaling: str = "auto",
         ae_layerwise_epochs: Any = "auto",
         ae_finetune_epochs: Any = "auto",
         ae_lr: float = 1e-3,
@@ -67,6 +73,7 @@ class AEGMM(UsesAutoencoder, DeepClusterer):
         self.hidden_dims = hidden_dims
         self.latent_dim = latent_dim
         self.pretrained = pretrained
+        self.input_scaling = input_scaling
         self.ae_layerwise_epochs = ae_layerwise_epochs
         self.ae_finetune_epochs = ae_finetune_epochs
         self.ae_lr = ae_lr

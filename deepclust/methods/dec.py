@@ -61,6 +61,11 @@ class DEC(UsesAutoencoder, DeepClusterer):
         Degrees of freedom of the Student-t kernel (1 in DEC).
     hidden_dims, latent_dim, pretrained, ae_layerwise_epochs, ae_finetune_epochs, ae_lr
         Autoencoder (see :class:`~deepclust.pretraining.Autoencoder`).
+    input_scaling : {"auto", "max", "standardize", "none"}
+        How the input is brought to unit scale before training (and again in
+        ``predict``/``transform``); see :mod:`deepclust.scaling`. ``"auto"``: [0, 1] data
+        as given, other non-negative data divided by their maximum, signed data beyond
+        +-10 standardised per feature.
     epochs : int or "auto"
         Upper bound on clustering epochs; training usually stops earlier on ``tol``.
     optimizer : {"sgd", "adam"}
@@ -104,6 +109,7 @@ class DEC(UsesAutoencoder, DeepClusterer):
         hidden_dims: Any = "auto",
         latent_dim: Any = "auto",
         pretrained: Any = None,
+        input_scaling: str = "auto",
         ae_layerwise_epochs: Any = "auto",
         ae_finetune_epochs: Any = "auto",
         ae_lr: float = 1e-3,
@@ -127,6 +133,7 @@ class DEC(UsesAutoencoder, DeepClusterer):
         self.hidden_dims = hidden_dims
         self.latent_dim = latent_dim
         self.pretrained = pretrained
+        self.input_scaling = input_scaling
         self.ae_layerwise_epochs = ae_layerwise_epochs
         self.ae_finetune_epochs = ae_finetune_epochs
         self.ae_lr = ae_lr
@@ -308,6 +315,7 @@ class IDEC(DEC):
         hidden_dims: Any = "auto",
         latent_dim: Any = "auto",
         pretrained: Any = None,
+        input_scaling: str = "auto",
         ae_layerwise_epochs: Any = "auto",
         ae_finetune_epochs: Any = "auto",
         ae_lr: float = 1e-3,
@@ -332,6 +340,7 @@ class IDEC(DEC):
             hidden_dims=hidden_dims,
             latent_dim=latent_dim,
             pretrained=pretrained,
+            input_scaling=input_scaling,
             ae_layerwise_epochs=ae_layerwise_epochs,
             ae_finetune_epochs=ae_finetune_epochs,
             ae_lr=ae_lr,

@@ -39,6 +39,11 @@ class VaDE(GaussianMixtureVAE):
         Network (``"auto"``: D-500-500-2000-10, or D-20-20-D for low-dimensional data).
     pretrained : Autoencoder, path or None
         A fitted :class:`~deepclust.pretraining.Autoencoder` to start from.
+    input_scaling : {"auto", "max", "standardize", "none"}
+        How the input is brought to unit scale before training (and again in
+        ``predict``/``transform``); see :mod:`deepclust.scaling`. ``"auto"``: [0, 1] data
+        as given, other non-negative data divided by their maximum, signed data beyond
+        +-10 standardised per feature.
     ae_layerwise_epochs, ae_finetune_epochs, ae_lr
         Autoencoder pretraining when ``pretrained`` is None.
     epochs : int or "auto"
@@ -50,7 +55,9 @@ class VaDE(GaussianMixtureVAE):
         Independent fits from different seeds (pretraining included unless
         ``pretrained`` is given); the one with the lowest final loss (its own objective,
         no labels) is kept, as ``GaussianMixture(n_init=...)`` does. ``"auto"``: 3 for
-        up to 10,000 samples, else 1. ``run_losses_`` and ``best_run_`` report them.
+        up to 10,000 samples, else 1. A run whose assignment collapsed (empty clusters, or
+        one over 90 % of the samples; label-free) ranks below every run that did not.
+        ``run_losses_``, ``run_collapsed_`` and ``best_run_`` report them.
     device, random_state, verbose, checkpoint_dir, checkpoint_every, resume
         See :class:`~deepclust.base.TorchMixin`.
 
@@ -71,6 +78,7 @@ class VaDE(GaussianMixtureVAE):
         hidden_dims: Any = "auto",
         latent_dim: Any = "auto",
         pretrained: Any = None,
+        input_scaling: str = "auto",
         ae_layerwise_epochs: Any = "auto",
         ae_finetune_epochs: Any = "auto",
         ae_lr: float = 1e-3,
@@ -93,6 +101,7 @@ class VaDE(GaussianMixtureVAE):
         self.hidden_dims = hidden_dims
         self.latent_dim = latent_dim
         self.pretrained = pretrained
+        self.input_scaling = input_scaling
         self.ae_layerwise_epochs = ae_layerwise_epochs
         self.ae_finetune_epochs = ae_finetune_epochs
         self.ae_lr = ae_lr
