@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib
 import numbers
 import os
+import warnings
 from abc import ABCMeta, abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar
@@ -25,7 +26,9 @@ import torch
 from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .diagnostics import assignment_report
 from .exceptions import ConfigError, DataError
+from .scaling import apply_scaling, choose_scaling
 from .threads import configure_threads
 from .training import TrainingDivergedError, TrainingLoop, fit_fingerprint
 from .utils import atomic_path, resolve_device, seed_everything
@@ -44,6 +47,58 @@ def check_not_constant(X: Any) -> None:
     flat = arr.reshape(arr.shape[0], -1) if arr.ndim != 1 else arr[:, None]
     if flat.shape[0] >= 2 and bool((flat == flat[:1]).all()):
         raise DataError(f"all {flat.shape[0]} samples are identical: nothing to cluster")
+
+
+class InputTypeError(DataError, TypeError):
+    """Input of the wrong type (sparse, objects): a DataError that is still a TypeError."""
+
+
+def input_error(owner: Any, X: Any, exc: BaseException) -> DataError:
+    """One line for input that sklearn's ``validate_data`` refused.
+
+    sklearn's messages run over several lines (NaN advice, a printout of the array); the
+    first line is kept as it is (sklearn's own estimator checks look for its wording), with
+    where the problem lies and what was expected.
+    """
+    name = type(owner).__name__
+    first = " ".join(str(exc).strip().split("\n")[0].split()).rstrip(".:")[:200]
+    first = first or type(exc).__name__
+    try:
+        arr = np.asarray(X) if not hasattr(X, "toarray") else None
+    except Exception:  # noqa: BLE001 - ragged nested lists and the like
+        arr = None
+    detail, hint = None, "a numeric array (n_samples, n_features)"
+    if arr is not None and arr.dtype.kind not in "biuf":
+        detail, hint = f"dtype {arr.dtype}", "real numbers (n_samples, n_features)"
+    elif arr is not None and (arr.ndim != 2 or 0 in arr.shape):
+        detail = None if "shape=" in first else f"shape {arr.shape}"
+        hint = "a 2-D array (n_samples, n_features) with at least one sample and feature"
+    elif arr is not None:
+        from .data._files import first_nonfinite
+
+        detail = first_nonfinite(arr.astype(np.float64, copy=False))
+        if detail is not None:
+            hint = "finite features: fill or drop them"
+        elif getattr(owner, "n_features_in_", arr.shape[1]) != arr.shape[1]:
+            hint = "the features the model was fitted on"
+    where = f": {detail}" if detail else ""
+    kind = InputTypeError if isinstance(exc, TypeError) else DataError
+    return kind(f"{name}: {first}{where}; expected {hint}")
+
+
+class CollapseWarning(UserWarning):
+    """A fit ended with empty clusters or one cluster holding most samples."""
+
+
+def warn_if_collapsed(est: Any) -> None:
+    """Say so when a fitted estimator's assignment is degenerate (label-free check)."""
+    k = getattr(est, "n_clusters", None)
+    labels = getattr(est, "labels_", None)
+    if k is None or labels is None:
+        return
+    report = assignment_report(labels, int(k))
+    if report["warning"]:
+        warnings.warn(f"{type(est).__name__}: {report['warning']}", CollapseWarning, stacklevel=3)
 
 
 class PersistenceMixin:
@@ -122,10 +177,10 @@ class PersistenceMixin:
             raise DataError(f"{p} is not a deepclust model file ({name})") from exc
         if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
             raise DataError(f"{p} is not a deepclust model file")
-        missing = [k for k in ("class", "params", "attributes", "modules") if k not in payload]
+        klass = _model_class(p, payload.get("class"), cls)
+        missing = [k for k in ("params", "attributes", "modules") if k not in payload]
         if missing:
             raise DataError(f"{p} is a damaged deepclust model file (no {', '.join(missing)})")
-        klass = _model_class(p, payload["class"], cls)
         try:
             est = klass(**_decode(payload["params"]))
         except TypeError as exc:
@@ -220,11 +275,23 @@ class BaseClusterer(PersistenceMixin, ClusterMixin, BaseEstimator, metaclass=ABC
 
     # ------------------------------------------------------------ validation
     def _validate_fit_input(self, X: Any) -> Any:
-        return validate_data(self, X, reset=True, dtype=[np.float64, np.float32])
+        return self._checked_input(X, reset=True)
 
     def _validate_new_input(self, X: Any) -> Any:
         check_is_fitted(self)
-        return validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        X = self._checked_input(X, reset=False)
+        if getattr(self, "input_scaling_", "none") != "none":  # as in fit
+            X = apply_scaling(X, self.input_offset_, self.input_scale_)
+        return X
+
+    def _checked_input(self, X: Any, *, reset: bool) -> Any:
+        """sklearn's ``validate_data``, its multi-paragraph ValueErrors as one-line DataErrors."""
+        try:
+            return validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
+        except DataError:
+            raise
+        except (ValueError, TypeError) as exc:
+            raise input_error(self, X, exc) from exc
 
     @staticmethod
     def _n_samples_of(X: Any) -> int:
@@ -312,10 +379,24 @@ class DeepClusterer(TorchMixin, BaseClusterer):
         X = self._validate_fit_input(X)
         check_not_constant(X)
         self._check_n_clusters(self._n_samples_of(X))
+        X = self._fit_input_scaling(X)
         self._begin_fit(X)
         self._fit(X)
         self._check_finite_result()
+        warn_if_collapsed(self)
         return self
+
+    def _fit_input_scaling(self, X: np.ndarray) -> np.ndarray:
+        """Bring ``X`` to unit scale as ``input_scaling`` says (see :mod:`deepclust.scaling`)."""
+        mode = getattr(self, "input_scaling", None)
+        if mode is None:  # estimators without the parameter take the data as given
+            return X
+        if mode == "auto" and getattr(self, "pretrained", None) is not None:
+            mode = "none"  # the given autoencoder was trained on the data as they are
+        self.input_scaling_, self.input_offset_, self.input_scale_ = choose_scaling(X, mode)
+        if self.input_scaling_ == "none":
+            return X
+        return apply_scaling(X, self.input_offset_, self.input_scale_)
 
     def _check_finite_result(self) -> None:
         """A NaN embedding means training broke down: say so instead of returning labels."""

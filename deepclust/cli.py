@@ -1,4 +1,4 @@
-"""Command line: ``deepclust run | report | datasets | methods | demo``.
+"""Command line: ``deepclust run | report | bench | datasets | methods | demo``.
 
 ``deepclust run METHOD --data SPEC`` loads data in its native format, fits the method,
 and writes ``labels.npy``, ``metrics.json``, ``config.yaml`` (the settings that repeat
@@ -107,6 +107,12 @@ def _data_name(spec: str) -> str:
     return (stem or kind).replace(":", "-") or "data"
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .bench import bench_main
+
+    return bench_main(args.bench_args)
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from .records import report_text
 
@@ -141,17 +147,37 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 # -------------------------------------------------------------------------- main
+class UsageError(Exception):
+    """A command line argparse cannot parse (printed as one line, exit code 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad command line raises :class:`UsageError` instead of printing
+    the usage block and exiting, so that it ends with one ``deepclust: error:`` line."""
+
+    def error(self, message: str) -> Any:  # type: ignore[override]
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+def _integer(text: str) -> int:
+    """``type=`` for integer options: a one-line reason instead of "invalid int value"."""
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+
+
 def _run_parser(sub: Any, common: list[argparse.ArgumentParser]) -> None:
     r = sub.add_parser("run", parents=common, help="cluster a dataset with one method")
     r.add_argument("method", nargs="?", help="a method name (see `deepclust methods`)")
     r.add_argument("--data", help="KIND:PATH (e.g. mnist:DIR, hsi:SCENE.mat) or a bundled name")
-    r.add_argument("--n-clusters", type=int, help="default: number of ground-truth classes")
+    r.add_argument("--n-clusters", type=_integer, help="default: number of ground-truth classes")
     r.add_argument("--config", help="YAML config, bundled config name, or a finished run's folder")
     r.add_argument("--out", help="output folder (default runs/METHOD-DATA)")
     r.add_argument("--overwrite", action="store_true", help="replace an existing --out folder")
-    r.add_argument("--seed", type=int, help="random_state (default 0)")
+    r.add_argument("--seed", type=_integer, help="random_state (default 0)")
     r.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps")
-    r.add_argument("--threads", type=int, help="CPU threads (default: the cores not busy)")
+    r.add_argument("--threads", type=_integer, help="CPU threads (default: the cores not busy)")
     r.add_argument("--set", action="append", metavar="KEY=VALUE", help="method parameter")
     r.add_argument("--data-opt", action="append", metavar="KEY=VALUE", help="loader option")
     r.add_argument(
@@ -165,10 +191,10 @@ def _run_parser(sub: Any, common: list[argparse.ArgumentParser]) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="deepclust", description=__doc__.splitlines()[0])
+    p = _Parser(prog="deepclust", description=__doc__.splitlines()[0])
     p.add_argument("--version", action="version", version=f"deepclust {__version__}")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
-    loud = argparse.ArgumentParser(add_help=False)
+    loud = _Parser(add_help=False)
     loud.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     loud.add_argument("-v", "--verbose", action="store_true", help="progress bars and warnings")
     common = [loud]
@@ -177,6 +203,12 @@ def build_parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("report", parents=common, help="print a finished run's settings")
     rep.add_argument("folder", help="a run's output folder")
     rep.set_defaults(func=cmd_report)
+    bench = sub.add_parser(
+        "bench",
+        add_help=False,
+        help="methods x datasets x seeds, resumable, with a leaderboard (`bench --help`)",
+    )
+    bench.set_defaults(func=cmd_bench, bench_args=[])
     sub.add_parser("datasets", help="list data loaders").set_defaults(func=cmd_datasets)
     sub.add_parser("methods", help="list methods").set_defaults(func=cmd_methods)
     d = sub.add_parser("demo", parents=common, help="cluster bundled data with several methods")
@@ -187,7 +219,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        if argv[:1] == ["bench"]:  # the bench has its own parser (`deepclust bench --help`)
+            args = argparse.Namespace(
+                func=cmd_bench, bench_args=argv[1:], debug=False, quiet=False, verbose=False
+            )
+        else:
+            args = build_parser().parse_args(argv)
+    except UsageError as exc:
+        print(f"deepclust: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_ERROR
     quiet, verbose = getattr(args, "quiet", False), getattr(args, "verbose", False)
     progress.set_mode("quiet" if quiet else ("bar" if verbose else "auto"))
     try:
@@ -226,4 +268,4 @@ if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
 
 
-__all__ = ["build_parser", "format_metrics", "main", "parse_assignments"]
+__all__ = ["UsageError", "build_parser", "format_metrics", "main", "parse_assignments"]

@@ -44,6 +44,14 @@ class OutputFolder:
 
     def check(self) -> None:
         """Raise a one-line error now if the run could not publish its outputs."""
+        try:
+            self._check()
+        except OSError as exc:  # e.g. a name longer than the file system allows
+            raise ConfigError(
+                f"cannot use --out {self.out}: {exc.strerror or exc}; choose another folder"
+            ) from exc
+
+    def _check(self) -> None:
         if self.out.exists() and not self.out.is_dir():
             raise ConfigError(f"--out {self.out} is a file; expected a folder (or a new path)")
         if self.out.is_dir() and not _is_empty_dir(self.out) and not self.overwrite:

@@ -50,24 +50,23 @@ def bundled_configs() -> dict[str, Path]:
 
 def read_config(spec: str | Path | None) -> dict[str, Any]:
     """Read a YAML config from a path or a bundled config name (``None``: empty)."""
-    import yaml
-
     if not spec:
         return {}
     path = Path(spec).expanduser()
     if path.is_dir() and (path / "config.yaml").is_file():
         path = path / "config.yaml"  # a finished run's folder
+    elif path.is_dir():
+        raise ConfigError(
+            f"config {path} is a folder without config.yaml; expected a YAML file, a finished "
+            "run's folder or a bundled config name"
+        )
     if not path.is_file():
         bundled = bundled_configs()
         if str(spec) not in bundled:
             names = ", ".join(sorted(bundled)) or "none"
             raise ConfigError(f"config {spec!r} not found; expected a YAML file or one of: {names}")
         path = bundled[str(spec)]
-    try:
-        cfg = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ConfigError(f"config {path} is not valid YAML: {first}") from exc
+    cfg = _read_yaml(path, "config")
     if not isinstance(cfg, dict):
         raise ConfigError(f"config {path} must be a mapping of settings, got {type(cfg).__name__}")
     known = set(SETTING_KEYS) | set(RECORD_KEYS)
@@ -77,6 +76,27 @@ def read_config(spec: str | Path | None) -> dict[str, Any]:
             f"config {path} has unknown keys {sorted(unknown)}; expected some of {sorted(known)}"
         )
     return {k: cfg[k] for k in SETTING_KEYS if k in cfg}
+
+
+def _read_yaml(path: Path, what: str) -> Any:
+    """A YAML file's content; a one-line ConfigError saying where it is malformed."""
+    import yaml
+
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{what} {path} is not valid YAML (byte 0x{exc.object[exc.start]:02x} at offset "
+            f"{exc.start} is not UTF-8 text); expected a YAML text file"
+        ) from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc).strip().splitlines()[0]
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        raise ConfigError(
+            f"{what} {path} is not valid YAML ({where}{' '.join(str(problem).split())}); "
+            "expected KEY: VALUE lines"
+        ) from exc
 
 
 def plain(obj: Any) -> Any:
@@ -141,16 +161,25 @@ def data_file_record(spec: str) -> dict[str, Any] | None:
 
 def report_text(folder: str | Path) -> str:
     """A finished run's settings and metrics as text (``deepclust report OUT``)."""
-    import yaml
-
     out = Path(folder).expanduser()
     config = out / "config.yaml"
     if not config.is_file():
         raise DataError(f"{out} is not a finished deepclust run (no config.yaml)")
-    cfg = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
+    cfg = _read_yaml(config, "run record")
+    if not isinstance(cfg, dict):
+        raise DataError(f"{config} holds a {type(cfg).__name__}; expected a run's settings")
     metrics_path = out / "metrics.json"
-    metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
-    env = cfg.get("environment") or {}
+    try:
+        metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise DataError(
+            f"{metrics_path} is not valid JSON ({' '.join(str(exc).split())}); expected the "
+            "metrics a run wrote"
+        ) from exc
+    if not isinstance(metrics, dict):
+        raise DataError(f"{metrics_path} holds a {type(metrics).__name__}; expected a mapping")
+    env = cfg.get("environment")
+    env = env if isinstance(env, dict) else {}  # a hand-edited record: show what is there
     lines = [
         f"run        {out.absolute()}",
         f"method     {cfg.get('method')}  (n_clusters={cfg.get('n_clusters')}, "
@@ -161,7 +190,8 @@ def report_text(folder: str | Path) -> str:
     ]
     if cfg.get("command"):
         lines.append(f"command    {cfg['command']}")
-    changed = {k: v for k, v in (cfg.get("params") or {}).items()}
+    params = cfg.get("params")
+    changed = dict(params) if isinstance(params, dict) else {}
     if changed:
         lines.append("params     " + ", ".join(f"{k}={v}" for k, v in changed.items()))
     scalars = {k: v for k, v in metrics.items() if isinstance(v, (int, float))}

@@ -28,9 +28,9 @@ import numpy as np
 
 from . import progress
 from .data.container import Dataset
-from .data.registry import load, parse_spec
+from .data.registry import check_options, load, parse_spec, path_exists
 from .diagnostics import assignment_report
-from .exceptions import ConfigError, DataNotFoundError
+from .exceptions import ConfigError, DataError, DataNotFoundError
 from .methods import get_method
 from .outdir import OutputFolder
 from .records import data_file_record, environment, plain, read_config
@@ -41,6 +41,8 @@ PREPROCESS_KEYS = {
     "pca": "a positive integer (number of components)",
     "region": "'labelled' or 'all'",
 }
+#: Most threads a run may ask for (more than the cores only oversubscribes them).
+MAX_THREADS = 1024
 _PICTURES = {"hsi": "cluster_map.png", "climate": "regime_timeline.png"}
 
 
@@ -91,6 +93,13 @@ class RunSettings:
         values: dict[str, Any] = {
             f.name: cfg[f.name] for f in dataclasses.fields(cls) if cfg.get(f.name) is not None
         }
+        for name in ("params", "data_options", "preprocess"):
+            if name in values and not isinstance(values[name], dict):
+                where = f"config {source}: " if not isinstance(source, dict) else ""
+                raise ConfigError(
+                    f"{where}{name} must be a mapping of KEY: VALUE, got "
+                    f"{type(values[name]).__name__} {values[name]!r}"
+                )
         for key, value in overrides.items():
             if value is None:
                 continue
@@ -108,6 +117,19 @@ class RunSettings:
             )
         return cls(**values)
 
+    def __post_init__(self) -> None:
+        expected = {
+            "method": "a method name (see `deepclust methods`)",
+            "data": "KIND:PATH or a bundled name (see `deepclust datasets`)",
+        }
+        for name, what in expected.items():
+            value = getattr(self, name)
+            if not isinstance(value, str):
+                raise ConfigError(
+                    f"{name} must be a string, got {value!r} ({type(value).__name__}); "
+                    f"expected {what}"
+                )
+
     # ---------------------------------------------------------------- checks
     def check(self) -> None:
         """Validate everything that can be checked without the data (fast)."""
@@ -117,11 +139,20 @@ class RunSettings:
         _check_int("seed", self.seed, low=0)
         if self.threads is not None:
             _check_int("threads", self.threads, low=1)
+            from .threads import available_cores
+
+            cap = max(MAX_THREADS, available_cores())
+            if self.threads > cap:  # OpenMP would try to start them all (and hang)
+                raise ConfigError(
+                    f"threads={self.threads} is too many (this machine has "
+                    f"{available_cores()} cores); expected 1 <= threads <= {cap}"
+                )
         if self.n_clusters is not None:
             _check_int("n_clusters", self.n_clusters, low=2)
         check_preprocess(self.preprocess)
         entry, path = parse_spec(self.data)
-        if path and not Path(path).expanduser().exists():
+        check_options(entry, entry.loader(), self.data_options)
+        if path and not path_exists(Path(path).expanduser()):
             raise DataNotFoundError(f"{entry.name}: no such file or directory: {path}")
         build_estimator(self.method, self.n_clusters or 2, self.params, self.seed, validate=True)
 
@@ -208,6 +239,7 @@ def vectors_for(ds: Dataset, preprocess: dict[str, Any]) -> np.ndarray:
     Hyperspectral pixels are band-standardised by default (the SCDSC paper's baseline
     protocol); ``preprocess: {pca: N}`` reduces them with PCA.
     """
+    _check_float32_range(ds)
     X = np.asarray(ds.X, dtype=np.float32)
     if preprocess.get("standardize", ds.kind == "hsi"):
         mu = X.mean(axis=0)
@@ -217,8 +249,30 @@ def vectors_for(ds: Dataset, preprocess: dict[str, Any]) -> np.ndarray:
     if n_pca:
         from sklearn.decomposition import PCA
 
+        if n_pca > min(X.shape):
+            raise ConfigError(
+                f"preprocess pca={n_pca} is more components than {ds.name} allows "
+                f"({X.shape[0]} samples of {X.shape[1]} features); expected "
+                f"1 <= pca <= {min(X.shape)}"
+            )
         X = PCA(int(n_pca), random_state=0).fit_transform(X).astype(np.float32)
     return X
+
+
+def _check_float32_range(ds: Dataset) -> None:
+    """Refuse features that float32 (what the methods compute in) cannot hold."""
+    X = ds.X
+    if X.dtype.kind != "f" or X.dtype.itemsize <= 4 or X.size == 0:
+        return
+    limit = float(np.finfo(np.float32).max)
+    lo, hi = float(np.nanmin(X)), float(np.nanmax(X))
+    worst = hi if abs(hi) >= abs(lo) else lo
+    if abs(worst) > limit:
+        raise DataError(
+            f"{ds.name}: feature values reach {worst:.3g}, beyond the float32 range "
+            f"(+-{limit:.3g}) the methods compute in; expected smaller values: rescale the "
+            "data first"
+        )
 
 
 def fit_region(ds: Dataset, preprocess: dict[str, Any]) -> np.ndarray:
@@ -262,8 +316,10 @@ def fit_method(est: Any, ds: Dataset, preprocess: dict[str, Any]) -> dict[str, A
             labels[region] = est.labels_
         embedding = getattr(est, "embedding_", None)
     else:
+        spec = {"hsi": "hsi:SCENE.mat", "climate": "climate:FILE_OR_DIR"}.get(kind, f"{kind}:PATH")
         raise ConfigError(
-            f"{type(est).__name__} clusters {kind} data but {ds.name} is {ds.kind} data"
+            f"{type(est).__name__} clusters {kind} data but {ds.name} is {ds.kind} data; "
+            f"expected --data {spec}"
         )
     seconds = time.perf_counter() - tic
     return {"labels": labels, "region": region, "embedding": embedding, "seconds": seconds}
@@ -345,6 +401,7 @@ def run(
     settings.check()
     folder = OutputFolder(out, overwrite=overwrite) if out is not None else None
     if folder is not None:
+        check_out_apart_from_data(folder.out, settings.data)
         folder.check()
     if settings.threads is not None:
         set_num_threads(int(settings.threads))
@@ -364,6 +421,31 @@ def run(
         write_outputs(result, tmp, record, save_model=save_model, pictures=pictures)
     result.out = folder.out
     return result
+
+
+def check_out_apart_from_data(out: Path, spec: str) -> None:
+    """Refuse an output folder that holds the input data or lies inside a data folder.
+
+    Publishing replaces ``out`` whole (with ``--overwrite``), which would delete data inside
+    it, and a run written into a data folder changes that folder (and its checksum).
+    """
+    _, path = parse_spec(spec)
+    if not path:
+        return
+    data = Path(os.path.realpath(Path(path).expanduser()))
+    target = Path(os.path.realpath(out))
+    if data == target and not data.is_dir():
+        return  # --out names the data file itself: OutputFolder refuses a file
+    if data.is_relative_to(target):
+        raise ConfigError(
+            f"--out {out} holds the input data {data}; replacing it would delete the input: "
+            "expected an output folder apart from the data"
+        )
+    if data.is_dir() and target.is_relative_to(data):
+        raise ConfigError(
+            f"--out {out} is inside the data folder {data}; expected an output folder outside "
+            "the input (inputs are never modified)"
+        )
 
 
 def _result(
@@ -502,11 +584,13 @@ def draw(result: RunResult, path: Path) -> Path:
 
 
 __all__ = [
+    "MAX_THREADS",
     "PREPROCESS_KEYS",
     "RunResult",
     "RunSettings",
     "absolute_spec",
     "build_estimator",
+    "check_out_apart_from_data",
     "check_preprocess",
     "compute_metrics",
     "draw",

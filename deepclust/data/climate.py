@@ -314,12 +314,10 @@ def _select(
 def _apply_time_slice(da: Any, time_slice: Any) -> Any:
     if time_slice is None:
         return da
-    if isinstance(time_slice, tuple) and len(time_slice) == 2:
+    if isinstance(time_slice, (tuple, list)) and len(time_slice) == 2:  # a list: YAML, CLI
         time_slice = slice(*time_slice)
     if not isinstance(time_slice, slice):
-        raise ConfigError(
-            f"time_slice must be a slice or a (start, stop) tuple; got {time_slice!r}"
-        )
+        raise ConfigError(f"time_slice must be a slice or a (start, stop) pair; got {time_slice!r}")
     ends = (time_slice.start, time_slice.stop)
     positional = all(e is None or isinstance(e, (int, np.integer)) for e in ends)
     try:
@@ -407,7 +405,10 @@ def _fill_missing(cube: np.ndarray, names: Sequence[str], fill: str | None) -> d
                 "expected fill='mean' or fill='zero'"
             )
         if n_bad == layer.size:
-            raise DataError(f"variable {name!r} has no finite value; expected some data")
+            raise DataError(
+                f"variable {name!r} has no finite value (all {n_bad} values are NaN or "
+                "missing); expected some data: pick other variables with variables=[...]"
+            )
         value = float(layer[~bad].mean(dtype=np.float64)) if fill == "mean" else 0.0
         layer[bad] = value
         values[name] = value
@@ -512,10 +513,25 @@ def load_climate(
         raise ConfigError(f"fill={fill!r}; expected 'mean', 'zero' or None")
     if scale not in ("minmax", None):
         raise ConfigError(f"scale={scale!r}; expected 'minmax' or None")
+    if not (
+        chunks is None
+        or chunks == "auto"
+        or isinstance(chunks, dict)
+        or (isinstance(chunks, int) and not isinstance(chunks, bool))
+    ):
+        raise ConfigError(f"chunks={chunks!r}; expected an int, a dict, 'auto' or None")
     if chunks is not None and importlib.util.find_spec("dask") is None:
         raise DataError("chunks= needs the optional dask package (pip install 'deepclust[dask]')")
     if isinstance(variables, str):
         variables = [variables]
+    if variables is not None and (
+        not isinstance(variables, (Sequence, np.ndarray))
+        or not all(isinstance(v, str) for v in variables)
+    ):
+        raise ConfigError(
+            f"variables={variables!r}; expected a list of variable names "
+            "(CLI: --data-opt variables=[tas,pr])"
+        )
     wanted = None if variables is None else [str(v) for v in variables]
     if wanted is not None and (not wanted or len(set(wanted)) != len(wanted)):
         raise ConfigError(f"variables={variables!r}; expected distinct names, at least one")

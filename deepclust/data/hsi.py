@@ -301,8 +301,11 @@ def _mat_read(path: Path, name: str) -> np.ndarray:
 
     try:
         return scipy.io.loadmat(path, variable_names=[name])[name]
-    except Exception as exc:
-        raise DataError(f"cannot read variable {name!r} from {path} ({_one_line(exc)})") from exc
+    except Exception as exc:  # the header listed the variable, its bytes are cut or damaged
+        raise DataError(
+            f"cannot read variable {name!r} from {path}: the file is damaged or truncated "
+            f"({_one_line(exc)}); expected a complete MATLAB .mat file"
+        ) from exc
 
 
 def _one_line(exc: BaseException) -> str:

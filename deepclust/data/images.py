@@ -1020,9 +1020,21 @@ def _image_files(folder: Path) -> list[Path]:
     )
 
 
+def _image_error(f: Path, exc: BaseException) -> DataError:
+    """One line for an image file PIL cannot open or decode."""
+    from PIL import UnidentifiedImageError
+
+    if isinstance(exc, UnidentifiedImageError):
+        what = "the file is empty (0 bytes)" if f.stat().st_size == 0 else "not an image format"
+        return DataError(
+            f"cannot read image {f}: {what}; expected an image file ({', '.join(_IMAGE_SUFFIXES)})"
+        )
+    return DataError(f"cannot read image {f} ({_one_line(exc)}); expected a complete image file")
+
+
 def _read_image(f: Path, grey: bool, size: tuple[int, int] | None) -> np.ndarray:
     """One image as float32 in [0, 1], shape (H, W) or (H, W, 3)."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    from PIL import Image, ImageOps
 
     try:
         with Image.open(f) as im:
@@ -1040,8 +1052,8 @@ def _read_image(f: Path, grey: bool, size: tuple[int, int] | None) -> np.ndarray
             if size is not None:
                 im = im.resize((size[1], size[0]), Image.Resampling.BILINEAR)  # PIL: (W, H)
             arr = np.asarray(im, dtype=np.float32) / np.float32(scale)
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
-        raise DataError(f"cannot read image {f}: {_one_line(exc)}") from exc
+    except (OSError, ValueError) as exc:  # UnidentifiedImageError is an OSError
+        raise _image_error(f, exc) from exc
     if not (np.isfinite(arr).all() and arr.min() >= 0.0 and arr.max() <= 1.0):
         raise DataError(f"{f} has pixel values outside [0, 1] after scaling; expected 8/16-bit")
     return arr
@@ -1131,7 +1143,7 @@ def load_image_folder(
                         grey = False
                         break
             except OSError as exc:
-                raise DataError(f"cannot read image {f}: {_one_line(exc)}") from exc
+                raise _image_error(f, exc) from exc
 
     arrays = [_read_image(f, grey, size) for f in files]
     shapes = {a.shape for a in arrays}

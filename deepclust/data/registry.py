@@ -8,6 +8,7 @@ Loader modules are imported lazily so that ``deepclust datasets`` stays fast.
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -144,7 +145,12 @@ DATASETS: dict[str, DatasetEntry] = {e.name: e for e in _ENTRIES}
 
 def parse_spec(spec: str) -> tuple[DatasetEntry, str | None]:
     """Split a spec into its registry entry and path (None for bundled data)."""
-    if not isinstance(spec, str) or not spec.strip():
+    if not isinstance(spec, str):
+        raise ConfigError(
+            f"data spec must be a string, got {spec!r} ({type(spec).__name__}); expected "
+            "KIND:PATH (e.g. mnist:DIR) or a bundled name"
+        )
+    if not spec.strip():
         raise ConfigError("empty data spec; expected KIND:PATH (e.g. mnist:DIR) or a bundled name")
     spec = spec.strip()
     if spec in DATASETS:
@@ -175,11 +181,43 @@ def load(spec: str, **options: Any) -> Dataset:
     kwargs = dict(entry.defaults)
     kwargs.update(options)
     loader = entry.loader()
+    check_options(entry, loader, options)
     if entry.path == "none":
         return loader(**kwargs)
     if path:
         p = Path(path).expanduser()
-        if not p.exists():
+        if not path_exists(p):
             raise DataNotFoundError(f"{entry.name}: no such file or directory: {p}")
         return loader(p, **kwargs)
     return loader(**kwargs)
+
+
+def loader_options(entry: DatasetEntry, loader: Callable[..., Any]) -> list[str] | None:
+    """Keyword options ``loader`` accepts (``--data-opt KEY=VALUE``); None: any."""
+    params = list(inspect.signature(loader).parameters.values())
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+        return None
+    if entry.path != "none" and params:
+        params = params[1:]  # the path, given by the spec
+    named = (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return [p.name for p in params if p.kind in named]
+
+
+def check_options(entry: DatasetEntry, loader: Callable[..., Any], options: dict[str, Any]) -> None:
+    """Refuse loader options the loader does not take, naming the ones it does."""
+    accepted = loader_options(entry, loader)
+    unknown = [] if accepted is None else sorted(set(options) - set(accepted))
+    if unknown:
+        expected = ", ".join(sorted(accepted or [])) or "none"
+        raise ConfigError(
+            f"the {entry.name} loader has no option(s) {unknown} (--data-opt KEY=VALUE); "
+            f"expected some of: {expected}"
+        )
+
+
+def path_exists(p: Path) -> bool:
+    """``p.exists()``, but a path the system refuses (name too long, ...) is an error."""
+    try:
+        return p.exists()
+    except OSError as exc:
+        raise DataNotFoundError(f"cannot use the path {p}: {exc.strerror or exc}") from exc

@@ -778,6 +778,8 @@ def read_mat_variables(path: PathLike) -> dict[str, Any]:
         raw = scipy.io.loadmat(p)
     except (MatReadError, ValueError, TypeError, OSError, NotImplementedError, KeyError) as exc:
         raise mat_error(p, exc) from exc
+    except (IndexError, EOFError) as exc:  # scipy on short foreign files (v4 header probe)
+        raise mat_error(p, exc) from exc
     out: dict[str, Any] = {}
     for name, value in raw.items():
         if name.startswith("__"):
