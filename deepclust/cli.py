@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__, progress
-from .exceptions import ConfigError, DeepclustError
+from .exceptions import DeepclustError
+from .records import parse_assignments
 
 EXIT_ERROR = 2
 _SHOWN = (
@@ -35,22 +36,6 @@ _SHOWN = (
     "inter_cluster_distance",
     "fit_seconds",
 )
-
-
-def parse_assignments(items: list[str] | None, what: str) -> dict[str, Any]:
-    """``["a=1", "b=[3,4]"]`` -> ``{"a": 1, "b": [3, 4]}`` (values parsed as YAML)."""
-    import yaml
-
-    out: dict[str, Any] = {}
-    for item in items or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"{what} {item!r} must look like KEY=VALUE")
-        try:
-            out[key.strip()] = yaml.safe_load(value)
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{what} {item!r}: value is not valid YAML") from exc
-    return out
 
 
 def format_metrics(name: str, metrics: dict[str, Any]) -> str:

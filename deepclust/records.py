@@ -99,6 +99,22 @@ def _read_yaml(path: Path, what: str) -> Any:
         ) from exc
 
 
+def parse_assignments(items: list[str] | None, what: str) -> dict[str, Any]:
+    """``["a=1", "b=[3,4]"]`` -> ``{"a": 1, "b": [3, 4]}`` (values parsed as YAML)."""
+    import yaml
+
+    out: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"{what} {item!r} must look like KEY=VALUE")
+        try:
+            out[key.strip()] = yaml.safe_load(value)
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{what} {item!r}: value is not valid YAML") from exc
+    return out
+
+
 def plain(obj: Any) -> Any:
     """Values as YAML/JSON-friendly Python types."""
     if isinstance(obj, dict):
@@ -210,6 +226,7 @@ __all__ = [
     "bundled_configs",
     "data_file_record",
     "environment",
+    "parse_assignments",
     "plain",
     "read_config",
     "report_text",

@@ -49,3 +49,14 @@ def float64_default():
     torch.set_default_dtype(torch.float64)
     yield
     torch.set_default_dtype(previous)
+
+
+@pytest.fixture
+def offline(monkeypatch, tmp_path):
+    """No test may reach the network; the download cache lives in the test's folder."""
+
+    def _no_network(*args, **kwargs):
+        raise AssertionError("a test tried to use the network")
+
+    monkeypatch.setattr("urllib.request.urlopen", _no_network)
+    monkeypatch.setenv("DEEPCLUST_DATA", str(tmp_path / "cache"))

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from deepclust.bench import bench_main, parse_assignments
+from deepclust.bench import bench_main
 from deepclust.bench.leaderboard import (
     aggregate,
     kmeans_comparison,
@@ -31,6 +31,7 @@ from deepclust.data.registry import load, parse_spec
 from deepclust.exceptions import ConfigError
 from deepclust.methods import METHODS, MethodEntry
 from deepclust.methods.classic import KMeans
+from deepclust.records import parse_assignments
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 
@@ -257,7 +258,7 @@ def test_bench_main(tmp_path, capsys):
     assert bench_main(["--datasets", "no-such", "--out", str(tmp_path)]) == 2
     assert "neither a suite dataset" in capsys.readouterr().err
     assert bench_main(["--methods", "kmeans", "--set", "nosuch=1", "--out", str(tmp_path)]) == 2
-    assert parse_assignments(["idec.gamma=0.2", "hidden_dims=[8, 4]"]) == {
+    assert parse_assignments(["idec.gamma=0.2", "hidden_dims=[8, 4]"], "--set") == {
         "idec.gamma": 0.2,
         "hidden_dims": [8, 4],
     }

@@ -33,14 +33,8 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
 @pytest.fixture(autouse=True)
-def _offline(monkeypatch, tmp_path):
-    """No test may reach the network; the download cache lives in the test's folder."""
-
-    def _no_network(*args, **kwargs):
-        raise AssertionError("a test tried to use the network")
-
-    monkeypatch.setattr("urllib.request.urlopen", _no_network)
-    monkeypatch.setenv("DEEPCLUST_DATA", str(tmp_path / "cache"))
+def _offline(offline):
+    """No network; the download cache lives in the test's folder (conftest ``offline``)."""
 
 
 def _scene(rows=5, cols=7, bands=4, seed=0):

@@ -30,12 +30,8 @@ IDX_EXPECTED = (
 
 
 @pytest.fixture(autouse=True)
-def _offline(monkeypatch, tmp_path):
-    def _no_network(*args, **kwargs):
-        raise AssertionError("a test tried to use the network")
-
-    monkeypatch.setattr("urllib.request.urlopen", _no_network)
-    monkeypatch.setenv("DEEPCLUST_DATA", str(tmp_path / "cache"))
+def _offline(offline):
+    """No network; the download cache lives in the test's folder (conftest ``offline``)."""
 
 
 def _err(exc_info) -> str:

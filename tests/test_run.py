@@ -29,6 +29,13 @@ def blobs(n: int = 90, seed: int = 0) -> np.ndarray:
     return (centres[np.arange(n) % 3] + rng.normal(size=(n, 2))).astype(np.float32)
 
 
+def kmeans_cli(src: Path, out: str, *extra: str) -> int:
+    """``deepclust run kmeans --data npy:SRC --n-clusters 3 --out OUT EXTRA...``."""
+    return main(
+        ["run", "kmeans", "--data", f"npy:{src}", "--n-clusters", "3", "--out", out, *extra]
+    )
+
+
 def test_cli_import_does_not_load_torch_or_sklearn():
     code = (
         "import sys, deepclust.cli; "
@@ -175,19 +182,7 @@ def test_collapsed_result_is_reported(tmp_path, capsys):
     X = np.zeros((100, 2), np.float32)
     X[0] = 5.0  # 99 identical points and one outlier: 3 clusters cannot all be used well
     np.save(src, X)
-    rc = main(
-        [
-            "run",
-            "kmeans",
-            "--data",
-            f"npy:{src}",
-            "--n-clusters",
-            "3",
-            "--out",
-            str(tmp_path / "out"),
-            "-q",
-        ]
-    )
+    rc = kmeans_cli(src, str(tmp_path / "out"), "-q")
     err = capsys.readouterr().err
     assert rc == 0
     assert "deepclust: warning: degenerate clustering" in err
@@ -234,19 +229,7 @@ def test_progress_lines_go_to_stderr_in_log_mode(tmp_path, capsys):
     assert "[deepclust] fitting idec on 90 samples ..." in captured.err
     assert "[deepclust]   ae_finetune: 3 epochs" in captured.err
     assert "[deepclust]" not in captured.out
-    rc = main(
-        [
-            "run",
-            "kmeans",
-            "--data",
-            f"npy:{src}",
-            "--n-clusters",
-            "3",
-            "--out",
-            str(tmp_path / "q"),
-            "-q",
-        ]
-    )
+    rc = kmeans_cli(src, str(tmp_path / "q"), "-q")
     assert rc == 0 and capsys.readouterr().err == ""
 
 

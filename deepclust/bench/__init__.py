@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..exceptions import DeepclustError
+from ..records import parse_assignments
 
 EXIT_OK, EXIT_FAILED_CELLS, EXIT_ERROR = 0, 1, 2
 
@@ -65,24 +66,6 @@ def build_parser(prog: str = "deepclust bench") -> argparse.ArgumentParser:
     return p  # fmt: skip
 
 
-def parse_assignments(items: Sequence[str] | None) -> dict[str, Any]:
-    """``["epochs=5", "idec.gamma=0.2"]`` -> ``{"epochs": 5, "idec.gamma": 0.2}`` (YAML values)."""
-    import yaml
-
-    from ..exceptions import ConfigError
-
-    out: dict[str, Any] = {}
-    for item in items or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"--set {item!r} must look like KEY=VALUE")
-        try:
-            out[key.strip()] = yaml.safe_load(value)
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"--set {item!r}: value is not valid YAML") from exc
-    return out
-
-
 def list_suite() -> str:
     """The suite as a text table: name, tier, K, kind, available, spec, description."""
     from .suite import shared_root, suite
@@ -117,7 +100,7 @@ def bench_main(argv: Sequence[str] | None = None) -> int:
             seeds=args.seeds,
             out_dir=args.out,
             jobs=args.jobs,
-            params=parse_assignments(args.set),
+            params=parse_assignments(args.set, "--set"),
             quick=args.quick,
             n_clusters=args.n_clusters,
             retry_failed=args.retry_failed,
@@ -146,4 +129,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["bench_main", "build_parser", "list_suite", "parse_assignments", "run_bench"]
+__all__ = ["bench_main", "build_parser", "list_suite", "run_bench"]
