@@ -139,7 +139,8 @@ def test_fcm_larger_m_is_fuzzier():
 def test_fcm_restarts_never_worse_and_sometimes_better():
     X, _ = make_blobs(n_samples=200, centers=6, cluster_std=1.5, random_state=3)
     objectives = [
-        FuzzyCMeans(n_clusters=6, n_init=n, random_state=0).fit(X).objective_ for n in (1, 2, 4, 8)
+        FuzzyCMeans(n_clusters=6, m=2.0, n_init=n, random_state=0).fit(X).objective_
+        for n in (1, 2, 4, 8)
     ]
     # same seed: the restarts of n_init=n are the first n restarts of any larger n_init
     assert all(b <= a + 1e-9 for a, b in zip(objectives, objectives[1:], strict=False))
@@ -267,3 +268,21 @@ def test_n_clusters_equal_to_n_samples_is_accepted(cls):
     labels = cls(n_clusters=6, random_state=0).fit(X).labels_
     assert labels.shape == (6,)
     assert labels.min() >= 0 and labels.max() < 6
+
+
+def test_auto_fuzzifier_follows_schwaemmle_jensen():
+    from deepclust.methods.classic import auto_fuzzifier
+
+    # Mfuzz's mestimate example (yeast, 2,951 genes x 17 time points) prints m = 1.15
+    assert auto_fuzzifier(2951, 17) == pytest.approx(1.15, abs=0.005)
+    assert auto_fuzzifier(1797, 64) < 1.1 < auto_fuzzifier(500, 5)
+
+
+def test_fcm_auto_does_not_collapse_in_64_dimensions():
+    from sklearn.datasets import load_digits
+
+    X = load_digits().data / 16.0
+    est = FuzzyCMeans(n_clusters=10, random_state=0).fit(X)
+    assert est.m_ < 1.1
+    assert len(np.unique(est.labels_)) == 10
+    assert FuzzyCMeans(n_clusters=10, m=2.0, random_state=0).fit(X).m_ == 2.0

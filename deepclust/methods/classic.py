@@ -284,6 +284,16 @@ class SpectralClustering(BaseClusterer):
         self.labels_ = km.labels_.astype(np.int64)
 
 
+def auto_fuzzifier(n_samples: int, n_features: int) -> float:
+    """Schwaemmle & Jensen's (2010) fuzzifier for N samples in D dimensions (their eq. 5)."""
+    n, d = float(max(n_samples, 2)), float(max(n_features, 1))
+    return float(
+        1.0
+        + (1418.0 / n + 22.05) * d**-2
+        + (12.33 / n + 0.243) * d ** (-0.0406 * np.log(n) - 0.1134)
+    )
+
+
 class FuzzyCMeans(TransformerMixin, BaseClusterer):
     """Fuzzy c-means (Bezdek 1981).
 
@@ -295,8 +305,14 @@ class FuzzyCMeans(TransformerMixin, BaseClusterer):
     Parameters
     ----------
     n_clusters : int
-    m : float
-        Fuzzifier (> 1); 2 is the usual choice.
+    m : float or "auto"
+        Fuzzifier (> 1). 2 is the textbook choice, but in more than a few dimensions it
+        makes every membership tend to 1/K (distances concentrate) and the clustering
+        collapses. ``"auto"`` takes the rule of Schwaemmle & Jensen (Bioinformatics 2010,
+        eq. 5), fitted on simulations across dimension D and size N:
+        ``m = 1 + (1418/N + 22.05) D^-2 + (12.33/N + 0.243) D^(-0.0406 ln N - 0.1134)``
+        (1.15 for ~3,000 17-D expression profiles, the Mfuzz ``mestimate`` example;
+        1.05 for the 64-D digits; large, about 6.8, for 4,000 points in 2-D).
     max_iter : int
     tol : float
         Stop when no membership changes by more than ``tol``.
@@ -311,6 +327,8 @@ class FuzzyCMeans(TransformerMixin, BaseClusterer):
     labels_ : ndarray
         ``argmax`` of the memberships.
     objective_ : float
+    m_ : float
+        The fuzzifier used.
     n_iter_ : int
     embedding_ : ndarray
         Same as ``membership_``.
@@ -318,7 +336,7 @@ class FuzzyCMeans(TransformerMixin, BaseClusterer):
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "n_clusters": N_CLUSTERS,
-        "m": [Interval(Real, 1, None, closed="neither")],
+        "m": [Interval(Real, 1, None, closed="neither"), StrOptions({"auto"})],
         "max_iter": [positive_int()],
         "tol": [non_negative_real()],
         "n_init": [positive_int()],
@@ -328,7 +346,7 @@ class FuzzyCMeans(TransformerMixin, BaseClusterer):
     def __init__(
         self,
         n_clusters: int = 8,
-        m: float = 2.0,
+        m: float | str = "auto",
         max_iter: int = 300,
         tol: float = 1e-5,
         n_init: int = 1,
@@ -345,7 +363,7 @@ class FuzzyCMeans(TransformerMixin, BaseClusterer):
         d2 = _sq_distances(X, centers)
         # u_ik ∝ d_ik^(-2/(m-1)); computed relative to the row minimum for stability,
         # and a sample sitting on a centre gets membership 1 there.
-        expo = 1.0 / (self.m - 1.0)
+        expo = 1.0 / (self.m_ - 1.0)
         dmin = d2.min(axis=1, keepdims=True)
         on_centre = dmin[:, 0] <= 1e-12
         ratio = np.where(on_centre[:, None], 1.0, dmin / np.maximum(d2, 1e-300))
@@ -357,21 +375,20 @@ class FuzzyCMeans(TransformerMixin, BaseClusterer):
         u = rs.dirichlet(np.ones(self.n_clusters), size=X.shape[0])
         n_iter = 0
         for n_iter in range(1, self.max_iter + 1):  # noqa: B007 - n_iter is reported
-            um = u**self.m
+            um = u**self.m_
             centers = (um.T @ X) / um.sum(axis=0)[:, None]
             u_new = self._memberships(X, centers)
             shift = float(np.abs(u_new - u).max())
             u = u_new
             if shift < self.tol:
                 break
-        um = u**self.m
+        um = u**self.m_
         centers = (um.T @ X) / um.sum(axis=0)[:, None]
         objective = float((um * _sq_distances(X, centers)).sum())
         return objective, centers, u, n_iter
 
     def _fit(self, X: np.ndarray) -> None:
-        if not self.m > 1.0:
-            raise ConfigError(f"m={self.m} must be > 1 (the fuzzifier)")
+        self.m_ = auto_fuzzifier(*X.shape) if self.m == "auto" else float(self.m)
         rs = check_random_state(self.random_state)
         best = min((self._run(X, rs) for _ in range(max(1, self.n_init))), key=lambda r: r[0])
         self.objective_, self.cluster_centers_, u, self.n_iter_ = best
