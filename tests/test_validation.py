@@ -33,7 +33,7 @@ def test_every_parameter_is_declared(cls):
 @pytest.mark.parametrize(
     ("params", "match"),
     [
-        ({"batch_size": -1}, "'batch_size' parameter of IDEC must be an int in the range"),
+        ({"batch_size": -1}, "'batch_size' parameter of IDEC must be a str among"),
         ({"batch_size": 0}, "'batch_size'.*Got 0"),
         ({"epochs": -1}, "'epochs'.*Got -1"),
         ({"epochs": "abc"}, "'epochs'.*Got 'abc'"),

@@ -22,7 +22,7 @@ from torch import nn
 
 from ..base import DeepClusterer
 from ..exceptions import ConfigError
-from ..nn.autoencoders import MLPAutoencoder
+from ..nn.autoencoders import MLPAutoencoder, auto_batch_size
 from ..objectives.assignment import kl_divergence, student_t_assignment, target_distribution
 from ..pretraining import UsesAutoencoder, auto_epochs
 from ..training import TensorState, adam
@@ -70,7 +70,9 @@ class DEC(UsesAutoencoder, DeepClusterer):
         Upper bound on clustering epochs; training usually stops earlier on ``tol``.
     optimizer : {"sgd", "adam"}
         DEC uses SGD with momentum, IDEC Adam.
-    lr, momentum, batch_size
+    lr, momentum
+    batch_size : int or "auto"
+        ``"auto"``: 256 (the papers') from 4,096 samples, about 16 steps per epoch below.
     update_interval : int or "auto"
         Steps between target updates (DEC/IDEC: 140 on MNIST with batch 256);
         ``"auto"``: about once per epoch for small data, 140 steps otherwise.
@@ -95,7 +97,7 @@ class DEC(UsesAutoencoder, DeepClusterer):
         "optimizer": [StrOptions({"sgd", "adam"})],
         "lr": [positive_real()],
         "momentum": [unit_interval(closed="left")],
-        "batch_size": [positive_int()],
+        "batch_size": [AUTO, positive_int()],
         "update_interval": [AUTO, positive_int()],
         "tol": [non_negative_real()],
         "n_init": [positive_int()],
@@ -117,7 +119,7 @@ class DEC(UsesAutoencoder, DeepClusterer):
         optimizer: str = "sgd",
         lr: float = 0.01,
         momentum: float = 0.9,
-        batch_size: int = 256,
+        batch_size: int | str = "auto",
         update_interval: Any = "auto",
         tol: float = 1e-3,
         n_init: int = 20,
@@ -172,7 +174,7 @@ class DEC(UsesAutoencoder, DeepClusterer):
 
     def _steps_between_updates(self, n: int) -> int:
         if self.update_interval == "auto":
-            return min(140, max(1, int(np.ceil(n / self.batch_size))))
+            return min(140, max(1, int(np.ceil(n / self.batch_size_))))
         if not isinstance(self.update_interval, (int, np.integer)) or self.update_interval < 1:
             raise ConfigError(
                 f"update_interval={self.update_interval!r} must be a positive integer or 'auto'"
@@ -181,6 +183,8 @@ class DEC(UsesAutoencoder, DeepClusterer):
 
     # --------------------------------------------------------------------- fit
     def _fit(self, X: np.ndarray) -> None:
+        bs = self.batch_size
+        self.batch_size_ = auto_batch_size(len(X)) if bs == "auto" else int(bs)
         ae = self._pretrained_autoencoder(X)
         self.dims_, self.output_, self.loss_ = ae.network_.dims, ae.output_, ae.loss_
         self._build_modules()
@@ -194,7 +198,7 @@ class DEC(UsesAutoencoder, DeepClusterer):
             self.clustering_.centers.copy_(torch.as_tensor(km.cluster_centers_))
         n_epochs = self.epochs
         if n_epochs == "auto":
-            n_epochs = auto_epochs(len(data), self.batch_size, 20000, 10, 200)
+            n_epochs = auto_epochs(len(data), self.batch_size_, 20000, 10, 200)
         self._train(data, int(n_epochs))
         self._finish(data)
 
@@ -237,7 +241,7 @@ class DEC(UsesAutoencoder, DeepClusterer):
 
         def epoch(_: int) -> dict[str, float]:
             tot_c = tot_r = 0.0
-            for idx in loop.batches(n, self.batch_size):
+            for idx in loop.batches(n, self.batch_size_):
                 if int(tables["step"]) % every == 0:
                     delta = update_target()
                     tables["delta"].fill_(delta)
@@ -323,7 +327,7 @@ class IDEC(DEC):
         optimizer: str = "adam",
         lr: float = 1e-3,
         momentum: float = 0.9,
-        batch_size: int = 256,
+        batch_size: int | str = "auto",
         update_interval: Any = "auto",
         tol: float = 1e-3,
         n_init: int = 20,

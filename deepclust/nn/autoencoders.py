@@ -9,19 +9,37 @@ from torch import nn
 
 from .mlp import linear_layers, mlp
 
+#: Below this many samples, high-dimensional data get the half-width network.
+SMALL_DATA = 5000
 
-def auto_architecture(n_features: int) -> tuple[tuple[int, ...], int]:
-    """Hidden widths and latent size sized to the input dimension.
+
+def auto_architecture(n_features: int, n_samples: int | None = None) -> tuple[tuple[int, ...], int]:
+    """Hidden widths and latent size sized to the input dimension and the sample count.
 
     Low-dimensional data (<= 10 features) get the DGG paper's synthetic-data network
     (D-20-20-D, §4.1); high-dimensional data get the D-500-500-2000-10 network used by
-    DEC, IDEC, VaDE and DGG on MNIST; in between, a proportionally smaller network.
+    DEC, IDEC, VaDE and DGG on MNIST, or, with fewer than 5,000 samples, the half-width
+    D-256-256-1024-10 (the 2-3.6 M weights of the large one pretrain slowly and cluster
+    worse on a few hundred images: IDEC on COIL-20 0.529 -> 0.658, ORL 0.555 -> 0.642,
+    seed 0, measured on the development suite); in between, a proportionally smaller
+    network.
     """
     if n_features <= 10:
         return (20, 20), n_features
     if n_features <= 100:
         return (100, 100, 400), 10
+    if n_samples is not None and n_samples < SMALL_DATA:
+        return (256, 256, 1024), 10
     return (500, 500, 2000), 10
+
+
+def auto_batch_size(n_samples: int) -> int:
+    """About 16 steps per epoch for small data, 256 (the DEC papers') from 4,096 samples.
+
+    With 256 a 400-sample set gets two steps per epoch, and the epoch caps leave the
+    autoencoder a few hundred steps in all.
+    """
+    return int(min(256, max(32, n_samples // 16)))
 
 
 class MLPAutoencoder(nn.Module):
