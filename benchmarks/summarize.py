@@ -1,6 +1,7 @@
 """Markdown tables (mean +- standard deviation over seeds) from the per-run JSON files.
 
     python benchmarks/summarize.py salinas_a        # Salinas-A table
+    python benchmarks/summarize.py salinas_a --folder salinas_a_all   # region=all
     python benchmarks/summarize.py half_circles     # DGG vs VaDE accuracy
     python benchmarks/summarize.py scdsc_scaling    # scaling table
     python benchmarks/summarize.py mnist            # full-MNIST runs
@@ -93,8 +94,9 @@ def mnist(folder: Path) -> None:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("name", choices=["salinas_a", "half_circles", "scdsc_scaling", "mnist"])
+    p.add_argument("--folder", help="results folder name (default: NAME)")
     args = p.parse_args()
-    globals()[args.name](RESULTS / args.name)
+    globals()[args.name](RESULTS / (args.folder or args.name))
 
 
 if __name__ == "__main__":
