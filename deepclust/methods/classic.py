@@ -22,7 +22,7 @@ from sklearn.neighbors import kneighbors_graph
 from sklearn.utils import check_random_state
 
 from ..base import BaseClusterer
-from ..exceptions import ConfigError
+from ..exceptions import ConfigError, DataError
 from ..validation import (
     N_CLUSTERS,
     SEED,
@@ -115,7 +115,11 @@ class GaussianMixture(BaseClusterer):
     ----------
     n_clusters : int
         Number of components.
-    covariance_type : {"full", "tied", "diag", "spherical"}
+    covariance_type : {"auto", "full", "tied", "diag", "spherical"}
+        ``"auto"``: ``"full"`` when there are at least two samples per component for
+        each covariance entry's dimension (``n_samples >= 2 * n_clusters * n_features``),
+        ``"diag"`` otherwise: a full covariance from fewer samples than dimensions is
+        singular (COIL-20, 1,440 images of 1,024 pixels, 20 components, fails with it).
     n_init : int
     max_iter : int
     reg_covar : float
@@ -124,6 +128,8 @@ class GaussianMixture(BaseClusterer):
 
     Attributes
     ----------
+    covariance_type_ : str
+        The covariance type used.
     means_, covariances_, weights_, precisions_cholesky_ : ndarray
     labels_ : ndarray (n_samples,)
     embedding_ : ndarray (n_samples, n_clusters)
@@ -132,7 +138,7 @@ class GaussianMixture(BaseClusterer):
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "n_clusters": N_CLUSTERS,
-        "covariance_type": [StrOptions({"full", "tied", "diag", "spherical"})],
+        "covariance_type": [StrOptions({"auto", "full", "tied", "diag", "spherical"})],
         "n_init": [positive_int()],
         "max_iter": [positive_int()],
         "reg_covar": [non_negative_real()],
@@ -142,7 +148,7 @@ class GaussianMixture(BaseClusterer):
     def __init__(
         self,
         n_clusters: int = 8,
-        covariance_type: str = "full",
+        covariance_type: str = "auto",
         n_init: int = 1,
         max_iter: int = 100,
         reg_covar: float = 1e-6,
@@ -158,7 +164,7 @@ class GaussianMixture(BaseClusterer):
     def _sk(self) -> _SkGaussianMixture:
         return _SkGaussianMixture(
             n_components=self.n_clusters,
-            covariance_type=self.covariance_type,
+            covariance_type=getattr(self, "covariance_type_", self.covariance_type),
             n_init=self.n_init,
             max_iter=self.max_iter,
             reg_covar=self.reg_covar,
@@ -166,12 +172,21 @@ class GaussianMixture(BaseClusterer):
         )
 
     def _fit(self, X: np.ndarray) -> None:
-        if self.covariance_type not in ("full", "tied", "diag", "spherical"):
-            raise ConfigError(
-                f"covariance_type={self.covariance_type!r} is unknown; expected "
-                "'full', 'tied', 'diag' or 'spherical'"
-            )
-        gm = self._sk().fit(X)
+        cov = self.covariance_type
+        if cov == "auto":
+            n, d = X.shape
+            cov = "full" if n >= 2 * self.n_clusters * d else "diag"
+        self.covariance_type_ = cov
+        try:
+            gm = self._sk().fit(X)
+        except ValueError as exc:
+            if "ill-defined empirical covariance" not in str(exc):
+                raise
+            raise DataError(
+                f"GaussianMixture: a component's {cov} covariance is singular (too few "
+                "samples in it for the dimension); use covariance_type='diag', a larger "
+                "reg_covar, or fewer dimensions (--preprocess pca=N)"
+            ) from None
         self.means_ = gm.means_
         self.covariances_ = gm.covariances_
         self.weights_ = gm.weights_
