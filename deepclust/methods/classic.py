@@ -116,10 +116,9 @@ class GaussianMixture(BaseClusterer):
     n_clusters : int
         Number of components.
     covariance_type : {"auto", "full", "tied", "diag", "spherical"}
-        ``"auto"``: ``"full"`` when there are at least two samples per component for
-        each covariance entry's dimension (``n_samples >= 2 * n_clusters * n_features``),
-        ``"diag"`` otherwise: a full covariance from fewer samples than dimensions is
-        singular (COIL-20, 1,440 images of 1,024 pixels, 20 components, fails with it).
+        ``"auto"``: ``"full"``, and ``"diag"`` if a full covariance turns out singular
+        (a component with fewer samples than dimensions: COIL-20, 1,440 images of 1,024
+        pixels in 20 components, fails with it).
     n_init : int
     max_iter : int
     reg_covar : float
@@ -172,13 +171,10 @@ class GaussianMixture(BaseClusterer):
         )
 
     def _fit(self, X: np.ndarray) -> None:
-        cov = self.covariance_type
-        if cov == "auto":
-            n, d = X.shape
-            cov = "full" if n >= 2 * self.n_clusters * d else "diag"
-        self.covariance_type_ = cov
+        auto = self.covariance_type == "auto"
+        cov = self.covariance_type_ = "full" if auto else self.covariance_type
         try:
-            gm = self._sk().fit(X)
+            gm = self._fit_mixture(X, fallback="diag" if auto else None)
         except ValueError as exc:
             if "ill-defined empirical covariance" not in str(exc):
                 raise
@@ -196,6 +192,16 @@ class GaussianMixture(BaseClusterer):
         self._gm = gm
         self.embedding_ = gm.predict_proba(X)
         self.labels_ = self.embedding_.argmax(1).astype(np.int64)
+
+    def _fit_mixture(self, X: np.ndarray, fallback: str | None) -> _SkGaussianMixture:
+        """EM with ``covariance_type_``; on a singular covariance, once more with ``fallback``."""
+        try:
+            return self._sk().fit(X)
+        except ValueError as exc:
+            if fallback is None or "ill-defined empirical covariance" not in str(exc):
+                raise
+        self.covariance_type_ = fallback
+        return self._sk().fit(X)
 
     def _after_load(self) -> None:
         gm = self._sk()
