@@ -92,8 +92,8 @@ class Autoencoder(TorchMixin, PersistenceMixin, TransformerMixin, BaseEstimator)
         Epochs per greedy layer and for end-to-end fine-tuning; ``"auto"`` aims at a
         fixed number of gradient steps whatever the data size.
     batch_size : int or "auto"
-        ``"auto"``: :func:`~deepclust.nn.autoencoders.auto_batch_size` (256 from 4,096
-        samples, about 16 steps per epoch below).
+        ``"auto"``: :func:`~deepclust.nn.autoencoders.auto_batch_size` (256 from 2,048
+        samples, 8 steps per epoch below).
     lr : float
         Adam learning rate.
     corruption : float

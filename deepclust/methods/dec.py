@@ -72,7 +72,7 @@ class DEC(UsesAutoencoder, DeepClusterer):
         DEC uses SGD with momentum, IDEC Adam.
     lr, momentum
     batch_size : int or "auto"
-        ``"auto"``: 256 (the papers') from 4,096 samples, about 16 steps per epoch below.
+        ``"auto"``: 256 (the papers') from 2,048 samples, 8 steps per epoch below.
     update_interval : int or "auto"
         Steps between target updates (DEC/IDEC: 140 on MNIST with batch 256);
         ``"auto"``: about once per epoch for small data, 140 steps otherwise.
