@@ -2,6 +2,7 @@
 
     python benchmarks/defaults_small_data.py orl '[{}, {"ae": {"batch_size": 32}}]'
 
+The first argument is a development-suite name (``deepclust bench --list``).
 Each variant (a JSON list of dicts: ``ae`` = Autoencoder parameters, ``idec`` = IDEC
 parameters) pretrains an autoencoder (seed 1), reports k-means on its embedding and
 IDEC (seed 0) started from it. Labels only score the result. Used to choose the
@@ -15,14 +16,15 @@ import sys
 import time
 
 from deepclust import IDEC, Autoencoder, KMeans, load
+from deepclust.bench.suite import select
 from deepclust.metrics import cluster_accuracy
 
 
 def main() -> None:
     name, variants = sys.argv[1], json.loads(sys.argv[2])
-    root = sys.argv[3] if len(sys.argv) > 3 else "../shared/data/images"
-    ds = load(f"{name}:{root}")
-    k = ds.n_classes
+    (entry,), _ = select([name])
+    ds = load(entry.spec, **entry.data_options)
+    k = entry.n_clusters
     km = KMeans(k, random_state=0).fit_predict(ds.X)
     print(f"{name} {ds.X.shape} k={k} k-means ACC {cluster_accuracy(ds.y, km):.3f}", flush=True)
     for v in variants:
