@@ -375,8 +375,9 @@ class DeepClusterer(TorchMixin, BaseClusterer):
 
     def fit(self, X: Any, y: Any = None) -> DeepClusterer:
         validate_params(self)
-        configure_threads()
         X = self._validate_fit_input(X)
+        # the networks for <= 10 features are D-20-20-D: too small to share between threads
+        configure_threads(limit=1 if X.shape[1] <= 10 else None)
         check_not_constant(X)
         self._check_n_clusters(self._n_samples_of(X))
         X = self._fit_input_scaling(X)

@@ -199,8 +199,8 @@ class Autoencoder(TorchMixin, PersistenceMixin, TransformerMixin, BaseEstimator)
     def fit(self, X: Any, y: Any = None) -> Autoencoder:
         """Pretrain layer by layer, then fine-tune end to end."""
         validate_params(self)
-        configure_threads()
         X = validate_data(self, X, dtype=[np.float32, np.float64])
+        configure_threads(limit=1 if X.shape[1] <= 10 else None)  # D-20-20-D: one thread
         self._begin_fit(X)
         self._resolve(X)
         self._build_modules()
