@@ -3,8 +3,9 @@
 Why this exists: torch, MKL/OpenBLAS and scikit-learn's OpenMP each start one thread per
 core. When another process already keeps a core busy, every parallel region waits for
 the thread that shares a core with it, and OpenMP's default spin-waiting burns the
-other core meanwhile: on a busy 2-core machine an IDEC fit on the digits took 45-90 s
-instead of 11 s with two threads, and 16 s with one (measured, see RESULTS.md).
+other core meanwhile: on a 2-core machine beside one busy process an IDEC fit on the
+digits took 112 s with two spinning threads, 44 s with two sleeping ones and 35 s with
+one, as on the idle machine (``benchmarks/RESULTS.md``).
 
 So the default is the number of cores *free* for this process: the cores it may run on
 (its CPU affinity), minus the cores other processes kept busy during a short sample of
