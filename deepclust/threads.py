@@ -73,7 +73,13 @@ def default_num_threads() -> int:
         try:
             return max(1, int(env))
         except ValueError:
-            pass  # a bad value falls back to the automatic choice
+            import warnings
+
+            warnings.warn(
+                f"{_ENV}={env!r} is not an integer; using the automatic thread count",
+                UserWarning,
+                stacklevel=2,
+            )
     cores = available_cores()
     return max(1, min(cores, round(cores - cores_busy_elsewhere())))
 
