@@ -11,6 +11,7 @@ from torch.distributions import Bernoulli, Normal, kl_divergence
 
 from deepclust.objectives.gmm_vae import (
     dgg_objective,
+    dgg_pi_from_sums,
     dgg_pi_update,
     gaussian_log_likelihood,
     gmm_posterior,
@@ -260,3 +261,44 @@ def test_gaussian_likelihood_and_standard_vae():
     kl = 0.5 + 0.5 * (4.0 - 1.0 - math.log(4.0))
     got = standard_vae_elbo(x, x_hat, mu, logvar, likelihood="gaussian", lam=2.0)
     torch.testing.assert_close(got, torch.tensor([want - kl]))
+
+
+def test_pi_from_sums_equals_the_gathered_update(tiny):
+    t = tiny
+    n, _ = t["gamma"].shape
+    nbr = torch.tensor([[(i + 1) % n, (i + 2) % n] for i in range(n)])
+    w = torch.gather(t["w"], 1, nbr)
+    want = dgg_pi_update(t["gamma"], t["gamma"][nbr], w)
+    sums = (w.unsqueeze(-1) * t["gamma"][nbr]).sum(1)
+    torch.testing.assert_close(dgg_pi_from_sums(t["gamma"], sums, w.sum(1)), want)
+
+
+def test_dgg_trainer_incremental_pi_matches_full_recount():
+    """Algorithm 1 line 8 via running sums equals eq. (31) recomputed from scratch."""
+    from deepclust.methods.dgg import DGG
+    from deepclust.training import TensorState
+
+    g = torch.Generator().manual_seed(5)
+    n, s, k = 40, 4, 3
+    nbr = np.stack(
+        [np.random.default_rng(i).choice(np.delete(np.arange(n), i), s, False) for i in range(n)]
+    )
+    w = np.random.default_rng(0).random((n, s))
+    w /= w.sum(1, keepdims=True)
+    est = DGG(k, device="cpu")
+    est.neighbors_, est.neighbor_weights_, est.device_ = nbr, w.astype(np.float32), "cpu"
+    graph = est._graph_tensors(torch.rand(n, 2, generator=g))
+    gamma0 = torch.softmax(torch.randn(n, k, generator=g), 1).to(torch.float32)
+    tables = TensorState(
+        gamma=gamma0.clone(), pi=torch.empty_like(gamma0), nbr_sum=torch.zeros_like(gamma0)
+    )
+    est._sync_neighbour_sums(graph, tables)
+    est._refresh_pi(graph, tables, torch.arange(n))
+    for _ in range(6):
+        idx = torch.randperm(n, generator=g)[:7]
+        new = torch.softmax(torch.randn(7, k, generator=g), 1).to(torch.float32)
+        est._update_gamma(graph, tables, idx, new, est._gather_transpose(graph, idx))
+    gamma = tables["gamma"]
+    nb = torch.as_tensor(nbr)
+    want = dgg_pi_update(gamma, gamma[nb], torch.as_tensor(w, dtype=torch.float32))
+    torch.testing.assert_close(tables["pi"], want, rtol=1e-5, atol=1e-6)

@@ -14,7 +14,8 @@ The paper, top-down, and where each part lives here:
   after swapping the double sum, so every sample is decoded once per step (the same
   cost as VaDE) however many neighbours it has.
 * Update of ``pi_i``, eq. (31): closed form, after every step, for the samples whose
-  neighbourhoods changed (:func:`~deepclust.objectives.gmm_vae.dgg_pi_update`).
+  neighbourhoods changed (:func:`~deepclust.objectives.gmm_vae.dgg_pi_from_sums` on running
+  neighbour sums, kept exact by a full recount every epoch).
 * Affinity, eq. (32): Gaussian kernel on ``N_s`` nearest neighbours, rows summing to 1,
   in raw space, in the pretrained embedding, or in a Siamese network's embedding
   trained contrastively (positives = nearest neighbours, negatives = random pairs).
@@ -38,7 +39,7 @@ from ..graphs.affinity import gaussian_affinity, subsample_neighbours
 from ..graphs.knn import knn
 from ..nn.mlp import batched_apply
 from ..nn.vae import GaussianMixturePrior, classifier_head
-from ..objectives.gmm_vae import dgg_objective, dgg_pi_update
+from ..objectives.gmm_vae import dgg_objective, dgg_pi_from_sums
 from ..training import TensorState, adam
 from ..utils import derive_seed
 from ..validation import AUTO, StrOptions, non_negative_int, positive_int, positive_real
@@ -362,6 +363,9 @@ class DGG(GaussianMixtureVAE):
             "wt_values": torch.as_tensor(WT.data, dtype=torch.float32, device=dev),
             "nbr": torch.as_tensor(self.neighbors_, dtype=torch.long, device=dev),
             "nbr_w": torch.as_tensor(self.neighbor_weights_, dtype=torch.float32, device=dev),
+            "nbr_w_sum": torch.as_tensor(
+                self.neighbor_weights_.sum(1), dtype=torch.float32, device=dev
+            ),
         }
 
     @staticmethod
@@ -402,21 +406,55 @@ class DGG(GaussianMixtureVAE):
         loop.run(epoch)
 
     def _refresh_pi(self, graph: dict[str, Any], tables: TensorState, rows: torch.Tensor) -> None:
-        """Eq. (31) for samples ``rows`` from the latest ``gamma`` of them and their neighbours."""
+        """Eq. (31) for samples ``rows`` from the running neighbour sums of ``gamma``."""
         gamma, pi = tables["gamma"], tables["pi"]
         if graph["nbr"].shape[1] == 0:
             pi[rows] = gamma[rows]
             return
-        nb = graph["nbr"][rows]
-        pi[rows] = dgg_pi_update(gamma[rows], gamma[nb], graph["nbr_w"][rows])
+        pi[rows] = dgg_pi_from_sums(gamma[rows], tables["nbr_sum"][rows], graph["nbr_w_sum"][rows])
+
+    @staticmethod
+    def _sync_neighbour_sums(graph: dict[str, Any], tables: TensorState) -> None:
+        """``nbr_sum_i = sum_j w_ij gamma_j`` recomputed exactly (clears rounding drift)."""
+        gamma, nbr, w = tables["gamma"], graph["nbr"], graph["nbr_w"]
+        step = max(1, 2**22 // max(1, nbr.shape[1] * gamma.shape[1]))
+        for start in range(0, len(gamma), step):
+            sl = slice(start, start + step)
+            tables["nbr_sum"][sl] = (w[sl].unsqueeze(-1) * gamma[nbr[sl]]).sum(1)
+
+    def _update_gamma(
+        self,
+        graph: dict[str, Any],
+        tables: TensorState,
+        idx: torch.Tensor,
+        gamma: torch.Tensor,
+        entries: tuple[torch.Tensor, ...],
+    ) -> None:
+        """Algorithm 1, line 8: new ``gamma_j`` of a batch, then eq. (31) where it matters.
+
+        ``entries`` are the batch's ``W^T`` entries ``(row, anchor i, W_ij)`` with
+        ``W = (I + W_graph) / 2``; the anchors are exactly the ``i`` whose ``pi_i`` depend
+        on a ``gamma_j`` of the batch, so their sums are moved by ``w_ij * delta_j`` and
+        only they (and the batch) are refreshed.
+        """
+        row, anchor, w = entries
+        delta = gamma - tables["gamma"][idx]
+        tables["gamma"][idx] = gamma
+        if graph["nbr"].shape[1] > 0:
+            # 2 W_ij = w_ij off the diagonal; the diagonal's 2 * 0.5 * delta_j is undone.
+            tables["nbr_sum"].index_add_(0, anchor, (2 * w).unsqueeze(1) * delta[row])
+            tables["nbr_sum"].index_add_(0, idx, -delta)
+        # Repeated rows get the same value, so no torch.unique is needed.
+        self._refresh_pi(graph, tables, torch.cat([idx, anchor]))
 
     def objective(
         self, x_idx: torch.Tensor, data: torch.Tensor, graph: dict[str, Any], pi: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    ) -> tuple[torch.Tensor, torch.Tensor, tuple[torch.Tensor, ...]]:
         """Per-sample ``sum_i W_ij L(x_i, x_j)`` for the batch ``j = x_idx``.
 
         ``pi`` is the (n_samples, K) table of per-sample mixture weights. Returns the
-        objective, ``gamma = q(c|z_j)`` and the anchors ``i`` that list a ``j`` as neighbour.
+        objective, ``gamma = q(c|z_j)`` and the batch's ``W^T`` entries
+        ``(row in batch, anchor i, W_ij)``: the anchors list a ``j`` as neighbour.
         """
         x = data[x_idx]
         mu, logvar = self.encoder_(x)
@@ -440,14 +478,17 @@ class DGG(GaussianMixtureVAE):
             lam=self.lam_,
             x_sq_bar=graph["sq_bar"][x_idx],
         )
-        return obj, gamma, anchor
+        return obj, gamma, (row, anchor, w)
 
     def _train(self, data: torch.Tensor, graph: dict[str, Any], n_epochs: int) -> None:
         n = len(data)
         with torch.no_grad():
             mu, _ = self._encode(data)
             gamma0 = torch.softmax(self.classifier_(mu), dim=1)
-        tables = TensorState(gamma=gamma0.clone(), pi=torch.empty_like(gamma0))
+        tables = TensorState(
+            gamma=gamma0.clone(), pi=torch.empty_like(gamma0), nbr_sum=torch.zeros_like(gamma0)
+        )
+        self._sync_neighbour_sums(graph, tables)
         self._refresh_pi(graph, tables, torch.arange(n, device=self.device_))
         modules = [self.encoder_, self.decoder_, self.classifier_, self.prior_]
         params = [p for m in modules for p in m.parameters() if p is not self.prior_.pi_logits]
@@ -469,17 +510,16 @@ class DGG(GaussianMixtureVAE):
             total = 0.0
             for idx in loop.batches(n, self.batch_size):
                 idx = idx.to(self.device_)
-                obj, gamma, anchors = self.objective(idx, data, graph, tables["pi"])
+                obj, gamma, entries = self.objective(idx, data, graph, tables["pi"])
                 loss = -obj.mean()
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
                 total += loss.item() * len(idx)
-                # Algorithm 1, line 8: pi_i of every sample whose neighbourhood holds a
-                # sample of this batch, from the freshest gamma (eq. 31).
                 with torch.no_grad():
-                    tables["gamma"][idx] = gamma.detach()
-                    self._refresh_pi(graph, tables, torch.unique(torch.cat([idx, anchors])))
+                    self._update_gamma(graph, tables, idx, gamma.detach(), entries)
+            with torch.no_grad():
+                self._sync_neighbour_sums(graph, tables)
             sched.step()
             return {"loss": total / n}
 

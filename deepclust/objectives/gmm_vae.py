@@ -183,7 +183,20 @@ def dgg_pi_update(
         ``w_ij`` (rows of the graph's affinity; zero-padded rows are allowed).
     """
     w = weights.unsqueeze(-1)
-    num = (w * (gamma_self.unsqueeze(1) + gamma_neighbours)).sum(1)
+    return dgg_pi_from_sums(gamma_self, (w * gamma_neighbours).sum(1), weights.sum(1))
+
+
+def dgg_pi_from_sums(
+    gamma_self: torch.Tensor, neighbour_sum: torch.Tensor, weight_sum: torch.Tensor
+) -> torch.Tensor:
+    """Eq. (31) from running sums: ``pi_i ∝ gamma_i sum_j w_ij + sum_j w_ij gamma_j``.
+
+    The same value as :func:`dgg_pi_update`, from ``neighbour_sum = sum_j w_ij gamma_j``
+    (B, K) and ``weight_sum = sum_j w_ij`` (B,); a trainer that keeps the sums up to
+    date when a few ``gamma_j`` change refreshes every affected ``pi_i`` in O(batch x S)
+    instead of re-gathering all their neighbours.
+    """
+    num = gamma_self * weight_sum.unsqueeze(-1) + neighbour_sum
     return num / num.sum(-1, keepdim=True).clamp_min(_EPS)
 
 
