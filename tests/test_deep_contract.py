@@ -176,3 +176,43 @@ def test_restarts_keep_the_lowest_final_loss(cls, moons):
 def test_bad_n_init_is_config_error(bad, moons):
     with pytest.raises(ConfigError, match="n_init"):
         make(DGG, n_init=bad).fit(moons[0])
+
+
+class _CollapsingFirst(IDEC):
+    """IDEC whose first ``n_bad`` attempts end with every sample in one cluster."""
+
+    n_bad = 1
+
+    def _fit_clustering(self, data, pretrained, n_epochs, attempt):
+        super()._fit_clustering(data, pretrained, n_epochs, attempt)
+        self.seen_attempts = getattr(self, "seen_attempts", []) + [attempt]
+        if attempt < self.n_bad:
+            self.labels_ = np.zeros_like(self.labels_)
+
+
+def test_dec_retries_a_collapsed_result_from_another_kmeans_seed(moons):
+    X, _ = moons
+    est = _CollapsingFirst(n_clusters=2, random_state=0, device="cpu", **FAST[IDEC]).fit(X)
+    assert est.seen_attempts == [0, 1]
+    assert est.run_collapsed_ == [True, False]
+    assert len(np.unique(est.labels_)) == 2
+    stage = est._stage
+    assert {r["stage"] for r in est.history_} >= {stage, f"{stage}_retry1"}
+    # a result that is never degenerate trains once
+    plain = make(IDEC).fit(X)
+    assert plain.run_collapsed_ == [False]
+
+
+def test_dec_keeps_and_reports_the_least_degenerate_when_all_collapse(moons):
+    from deepclust.base import CollapseWarning
+
+    X, _ = moons
+
+    class Always(_CollapsingFirst):
+        n_bad = 99
+
+    est = Always(n_clusters=2, random_state=0, device="cpu", collapse_retries=1, **FAST[IDEC])
+    with pytest.warns(CollapseWarning, match="degenerate clustering"):
+        est.fit(X)
+    assert est.run_collapsed_ == [True, True]
+    assert est.seen_attempts == [0, 1]

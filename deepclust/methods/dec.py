@@ -21,6 +21,7 @@ from sklearn.cluster import KMeans as _SkKMeans
 from torch import nn
 
 from ..base import DeepClusterer
+from ..diagnostics import assignment_report
 from ..exceptions import ConfigError
 from ..nn.autoencoders import MLPAutoencoder, auto_batch_size
 from ..objectives.assignment import kl_divergence, student_t_assignment, target_distribution
@@ -80,6 +81,11 @@ class DEC(UsesAutoencoder, DeepClusterer):
         Stop when less than this fraction of labels changes between target updates.
     n_init : int
         k-means restarts for the centre initialisation.
+    collapse_retries : int
+        A result whose assignment collapsed (empty clusters, or one cluster over 90 % of
+        the samples; label-free) is trained again from the same pretrained autoencoder
+        with centres from another k-means seed, up to this many times; the least
+        degenerate result is kept. ``run_collapsed_`` records every attempt.
     device, random_state, verbose, checkpoint_dir, checkpoint_every, resume
         See :class:`~deepclust.base.TorchMixin`.
 
@@ -101,6 +107,7 @@ class DEC(UsesAutoencoder, DeepClusterer):
         "update_interval": [AUTO, positive_int()],
         "tol": [non_negative_real()],
         "n_init": [positive_int()],
+        "collapse_retries": [non_negative_int()],
     }
 
     def __init__(
@@ -123,6 +130,7 @@ class DEC(UsesAutoencoder, DeepClusterer):
         update_interval: Any = "auto",
         tol: float = 1e-3,
         n_init: int = 20,
+        collapse_retries: int = 2,
         device: str = "auto",
         random_state: int | None = None,
         verbose: bool = False,
@@ -147,6 +155,7 @@ class DEC(UsesAutoencoder, DeepClusterer):
         self.update_interval = update_interval
         self.tol = tol
         self.n_init = n_init
+        self.collapse_retries = collapse_retries
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -188,26 +197,65 @@ class DEC(UsesAutoencoder, DeepClusterer):
         ae = self._pretrained_autoencoder(X)
         self.dims_, self.output_, self.loss_ = ae.network_.dims, ae.output_, ae.loss_
         self._build_modules()
-        self.autoencoder_.load_state_dict(ae.network_.state_dict())
+        pretrained = {k: v.clone() for k, v in ae.network_.state_dict().items()}
         data = self._as_tensor(X)
-        z = self._embed(data)
-        km = _SkKMeans(
-            self.n_clusters, n_init=self.n_init, random_state=derive_seed(self.random_state, 2)
-        ).fit(z.cpu().numpy())
-        with torch.no_grad():
-            self.clustering_.centers.copy_(torch.as_tensor(km.cluster_centers_))
         n_epochs = self.epochs
         if n_epochs == "auto":
             n_epochs = auto_epochs(len(data), self.batch_size_, 20000, 10, 200)
-        self._train(data, int(n_epochs))
+        self.run_collapsed_: list[bool] = []
+        best: tuple[tuple[int, float], dict[str, Any]] | None = None
+        for attempt in range(int(self.collapse_retries) + 1):
+            self._fit_clustering(data, pretrained, int(n_epochs), attempt)
+            report = assignment_report(self.labels_, self.n_clusters)
+            self.run_collapsed_.append(report["collapsed"])
+            # least degenerate first: fewer empty clusters, then a smaller largest cluster
+            rank = (-report["n_clusters_found"], report["largest_cluster_share"])
+            if best is None or rank < best[0]:
+                best = (rank, self._attempt_state())
+            if not report["collapsed"]:
+                break
+        self._restore_attempt(best[1])
+
+    def _fit_clustering(
+        self, data: torch.Tensor, pretrained: dict[str, torch.Tensor], n_epochs: int, attempt: int
+    ) -> None:
+        """Centres from k-means on the pretrained embedding, then DEC's training (§3.1-3.2)."""
+        self.autoencoder_.load_state_dict(pretrained)
+        z = self._embed(data)
+        km = _SkKMeans(
+            self.n_clusters,
+            n_init=self.n_init,
+            random_state=derive_seed(self.random_state, 2 + 7919 * attempt),
+        ).fit(z.cpu().numpy())
+        with torch.no_grad():
+            self.clustering_.centers.copy_(torch.as_tensor(km.cluster_centers_))
+        self._train(
+            data, n_epochs, stage=self._stage if attempt == 0 else f"{self._stage}_retry{attempt}"
+        )
         self._finish(data)
+
+    def _attempt_state(self) -> dict[str, Any]:
+        return {
+            "autoencoder": {k: v.clone() for k, v in self.autoencoder_.state_dict().items()},
+            "clustering": {k: v.clone() for k, v in self.clustering_.state_dict().items()},
+            "labels_": self.labels_,
+            "embedding_": self.embedding_,
+            "cluster_centers_": self.cluster_centers_,
+        }
+
+    def _restore_attempt(self, state: dict[str, Any]) -> None:
+        self.autoencoder_.load_state_dict(state["autoencoder"])
+        self.clustering_.load_state_dict(state["clustering"])
+        self.labels_, self.embedding_ = state["labels_"], state["embedding_"]
+        self.cluster_centers_ = state["cluster_centers_"]
+        self.autoencoder_.eval()
 
     @torch.no_grad()
     def _embed(self, data: torch.Tensor, batch: int = 4096) -> torch.Tensor:
         enc = self.autoencoder_.encoder
         return torch.cat([enc(data[i : i + batch]) for i in range(0, len(data), batch)])
 
-    def _train(self, data: torch.Tensor, n_epochs: int) -> None:
+    def _train(self, data: torch.Tensor, n_epochs: int, stage: str | None = None) -> None:
         n = len(data)
         recon_w = self._recon_weight
         params = list(self.autoencoder_.encoder.parameters()) + list(self.clustering_.parameters())
@@ -227,7 +275,7 @@ class DEC(UsesAutoencoder, DeepClusterer):
             "opt": opt,
             "tables": tables,
         }
-        loop = self._loop(self._stage, n_epochs, state)
+        loop = self._loop(stage or self._stage, n_epochs, state)
 
         @torch.no_grad()
         def update_target() -> float:
@@ -331,6 +379,7 @@ class IDEC(DEC):
         update_interval: Any = "auto",
         tol: float = 1e-3,
         n_init: int = 20,
+        collapse_retries: int = 2,
         device: str = "auto",
         random_state: int | None = None,
         verbose: bool = False,
@@ -356,6 +405,7 @@ class IDEC(DEC):
             update_interval=update_interval,
             tol=tol,
             n_init=n_init,
+            collapse_retries=collapse_retries,
             device=device,
             random_state=random_state,
             verbose=verbose,
