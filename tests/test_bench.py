@@ -270,3 +270,15 @@ def test_bench_main(tmp_path, capsys):
             "2", "--seeds", "0", "--out", str(tmp_path / "b"), "--no-progress"]  # fmt: skip
     assert bench_main(args) == 0
     assert os.path.exists(tmp_path / "b" / "cells" / "kmeans__npy-blobs__seed0.json")
+
+
+def test_bench_jobs_option():
+    from deepclust.bench import build_parser
+
+    assert build_parser().parse_args([]).jobs == "auto"
+    assert build_parser().parse_args(["--jobs", "3"]).jobs == 3
+    for bad in ("0", "two"):
+        with pytest.raises(SystemExit):
+            build_parser().parse_args(["--jobs", bad])
+    with pytest.raises(ConfigError, match="jobs=0"):
+        run_bench(["kmeans"], TINY, [0], "unused", jobs=0, progress=False)

@@ -24,6 +24,19 @@ from ..records import parse_assignments
 EXIT_OK, EXIT_FAILED_CELLS, EXIT_ERROR = 0, 1, 2
 
 
+def _jobs(text: str) -> int | str:
+    """``--jobs``: a positive integer or ``auto``."""
+    if text == "auto":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a positive integer or 'auto'")
+    return value
+
+
 def build_parser(prog: str = "deepclust bench") -> argparse.ArgumentParser:
     """The argument parser of :func:`bench_main`."""
     p = argparse.ArgumentParser(
@@ -47,7 +60,12 @@ def build_parser(prog: str = "deepclust bench") -> argparse.ArgumentParser:
     )
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2], metavar="S")
     p.add_argument("--out", default="runs/bench", help="bench folder (default runs/bench)")
-    p.add_argument("--jobs", type=int, default=1, help="worker processes, one thread each")
+    p.add_argument(
+        "--jobs",
+        type=_jobs,
+        default="auto",
+        help="worker processes, one thread each (default auto: one per free core)",
+    )
     p.add_argument(
         "--quick",
         action="store_true",

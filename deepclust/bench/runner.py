@@ -362,7 +362,7 @@ def run_bench(
     datasets: Iterable[str | BenchDataset] | None = None,
     seeds: Sequence[int] = (0, 1, 2),
     out_dir: str | os.PathLike = "runs/bench",
-    jobs: int = 1,
+    jobs: int | str = 1,
     params: dict[str, Any] | None = None,
     quick: bool = False,
     *,
@@ -384,8 +384,9 @@ def run_bench(
         Suite entries whose files are absent are left out with a note.
     seeds : sequence of int, default (0, 1, 2)
     out_dir : path-like, default "runs/bench"
-    jobs : int, default 1
-        Worker processes (one thread each); 1 runs the cells in this process.
+    jobs : int or "auto", default 1
+        Worker processes (one thread each); 1 runs the cells in this process, ``"auto"``
+        one per core not kept busy by other processes.
     params : dict, optional
         Method parameters, ``KEY`` (every method that has it) or ``METHOD.KEY``.
     quick : bool, default False
@@ -407,8 +408,12 @@ def run_bench(
 
     from .leaderboard import write_leaderboard
 
+    if jobs == "auto":
+        from ..threads import default_num_threads
+
+        jobs = default_num_threads()
     if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
-        raise ConfigError(f"jobs={jobs!r}; expected a positive integer")
+        raise ConfigError(f"jobs={jobs!r}; expected a positive integer or 'auto'")
     entries, notes = select(datasets, shared=shared, n_clusters=n_clusters)
     cells, plan_notes = plan(methods, entries, seeds, params, quick)
     out = Path(out_dir)
