@@ -256,3 +256,17 @@ def test_settings_from_a_finished_run_folder(tmp_path):
     run(RunSettings("kmeans", f"npy:{src}", n_clusters=3, seed=4), tmp_path / "out")
     again = RunSettings.from_config(str(tmp_path / "out"))
     assert again.seed == 4 and again.n_clusters == 3 and Path(again.data[4:]).is_absolute()
+
+
+def test_every_bundled_config_is_accepted_by_its_method():
+    from deepclust.records import bundled_configs, read_config
+    from deepclust.run import build_estimator
+
+    names = bundled_configs()
+    assert "dgg_mnist_authors" in names
+    for name in names:
+        cfg = read_config(name)
+        est = build_estimator(
+            cfg["method"], cfg.get("n_clusters", 2), cfg.get("params", {}), 0, validate=True
+        )
+        assert type(est).__name__.lower().replace("aegmm", "ae-gmm") == cfg["method"], name

@@ -168,7 +168,8 @@ class GaussianMixtureVAE(UsesAutoencoder, DeepClusterer):
     def _build_vae(self, ae: Autoencoder) -> None:
         net: MLPAutoencoder = ae.network_
         self.dims_ = net.dims
-        self.encoder_ = GaussianEncoder.from_autoencoder(net).to(self.device_)
+        init = getattr(self, "logvar_init", "small")
+        self.encoder_ = GaussianEncoder.from_autoencoder(net, init).to(self.device_)
         self.decoder_ = copy_decoder(net).to(self.device_)
 
     def _build_base_modules(self) -> None:
@@ -220,18 +221,23 @@ class GaussianMixtureVAE(UsesAutoencoder, DeepClusterer):
         self.encoder_.train()
         return torch.cat(mus), torch.cat(logvars)
 
-    def _kmeans_init(self, mu: torch.Tensor, logvar: torch.Tensor) -> np.ndarray:
+    def _kmeans_init(
+        self, mu: torch.Tensor, logvar: torch.Tensor, variance: str = "total"
+    ) -> np.ndarray:
         """k-means on the latent means -> mixture (DGG §4). Returns the k-means labels.
 
-        Means are the k-means centres; variances are the unbiased within-cluster
+        Means are the k-means centres. ``variance="total"``: the unbiased within-cluster
         variances of the representations ``z ~ q(z|x)``, i.e. ``Var(mu~) + E[sigma~^2]``
-        by the law of total variance. Using only the spread of the means would leave
-        components far narrower than the posteriors they must explain: the
-        ``sigma~^2 / sigma_k^2`` term of eq. (21) then swamps the assignment and the
-        clusters collapse at the first step.
+        by the law of total variance; with wide posteriors, the spread of the means alone
+        leaves components far narrower than the posteriors they must explain (the
+        ``sigma~^2 / sigma_k^2`` term of eq. (21) then swamps the assignment).
+        ``"means"``: ``Var(mu~)`` only, what the DGG authors' code does (their posteriors
+        start narrow).
         """
         Z = mu.cpu().numpy().astype(np.float64)
         S2 = torch.exp(logvar).cpu().numpy().astype(np.float64)
+        if variance == "means":
+            S2 = np.zeros_like(S2)
         km = _SkKMeans(self.n_clusters, n_init=20, random_state=derive_seed(self.random_state, 2))
         labels = km.fit_predict(Z)
         counts = np.bincount(labels, minlength=self.n_clusters)

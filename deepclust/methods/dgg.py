@@ -42,7 +42,14 @@ from ..nn.vae import GaussianMixturePrior, classifier_head
 from ..objectives.gmm_vae import dgg_objective, dgg_pi_from_sums
 from ..training import TensorState, adam
 from ..utils import derive_seed
-from ..validation import AUTO, StrOptions, non_negative_int, positive_int, positive_real
+from ..validation import (
+    AUTO,
+    StrOptions,
+    non_negative_int,
+    non_negative_real,
+    positive_int,
+    positive_real,
+)
 from ._gmvae import GaussianMixtureVAE
 
 
@@ -85,7 +92,27 @@ class DGG(GaussianMixtureVAE):
     ae_layerwise_epochs, ae_finetune_epochs, ae_lr
         Autoencoder pretraining when ``pretrained`` is None.
     vae_epochs, classifier_epochs : int or "auto"
-        VAE stage and classifier pretraining of the initialisation (§4).
+        VAE stage and classifier pretraining of the initialisation (§4). ``0`` VAE
+        epochs skips the VAE stage (the authors' MNIST code goes from the autoencoder
+        straight to k-means); ``"auto"`` classifier epochs: 30 (the authors') with
+        ``classifier_pretraining="means"``, else about 1,000 steps.
+    classifier_pretraining : {"samples", "means"}
+        ``"samples"``: ``f2`` is fitted to the k-means labels from samples
+        ``z ~ q(z|x)`` with Adam 1e-3; ``"means"``: from the latent means with SGD lr
+        0.02, momentum 0.9, weight decay 1e-4 (the authors' code).
+    mixture_variance : {"total", "means"}
+        Initial component variances: ``Var(mu~) + E[sigma~^2]`` within each k-means
+        cluster, or ``Var(mu~)`` only (the authors').
+    logvar_init : {"small", "fresh"}
+        The encoder's new log-variance head: zero weights and bias -4, or the default
+        random initialisation (the authors').
+    weight_decay : float
+        Adam (L2) weight decay of the joint training (the authors: 1e-4).
+    gamma_source : {"samples", "means"}
+        The ``gamma_j`` that eq. (31) uses for ``pi_i``: the classifier on the training
+        samples ``z`` of the latest step (``"samples"``), or on the latent means
+        (``"means"``, the authors'; the whole table is recomputed from the current
+        networks after every epoch, the batch's entries after every step).
     siamese_epochs, siamese_positives, siamese_margin
         Siamese network for ``affinity="siamese"``: positives are each sample's
         ``siamese_positives`` nearest raw neighbours, negatives random samples; the
@@ -136,6 +163,11 @@ class DGG(GaussianMixtureVAE):
         "siamese_epochs": [AUTO, non_negative_int()],
         "siamese_positives": [positive_int()],
         "siamese_margin": [positive_real()],
+        "classifier_pretraining": [StrOptions({"samples", "means"})],
+        "mixture_variance": [StrOptions({"total", "means"})],
+        "logvar_init": [StrOptions({"small", "fresh"})],
+        "weight_decay": [non_negative_real()],
+        "gamma_source": [StrOptions({"samples", "means"})],
     }
 
     def __init__(
@@ -161,6 +193,11 @@ class DGG(GaussianMixtureVAE):
         siamese_epochs: Any = "auto",
         siamese_positives: int = 2,
         siamese_margin: float = 3.0,
+        classifier_pretraining: str = "samples",
+        mixture_variance: str = "total",
+        logvar_init: str = "small",
+        weight_decay: float = 0.0,
+        gamma_source: str = "samples",
         epochs: Any = "auto",
         lr: Any = "auto",
         lr_decay: float = 0.9,
@@ -194,6 +231,11 @@ class DGG(GaussianMixtureVAE):
         self.siamese_epochs = siamese_epochs
         self.siamese_positives = siamese_positives
         self.siamese_margin = siamese_margin
+        self.classifier_pretraining = classifier_pretraining
+        self.mixture_variance = mixture_variance
+        self.logvar_init = logvar_init
+        self.weight_decay = weight_decay
+        self.gamma_source = gamma_source
         self.epochs = epochs
         self.lr = lr
         self.lr_decay = lr_decay
@@ -253,7 +295,7 @@ class DGG(GaussianMixtureVAE):
 
         # §4: k-means on latent means -> mixture; classifier pretrained on the labels.
         mu, logvar = self._encode(data)
-        pseudo = self._kmeans_init(mu, logvar)
+        pseudo = self._kmeans_init(mu, logvar, self.mixture_variance)
         self._pretrain_classifier(mu, logvar, pseudo)
 
         # Joint training of eq. (19) with the pi updates of eq. (31).
@@ -385,17 +427,27 @@ class DGG(GaussianMixtureVAE):
     def _pretrain_classifier(
         self, mu: torch.Tensor, logvar: torch.Tensor, pseudo: np.ndarray
     ) -> None:
-        """Train ``f2`` on the k-means pseudo-labels from samples of ``q(z|x)`` (§4)."""
+        """Fit ``f2`` to the k-means pseudo-labels (§4), on samples of ``q(z|x)`` or on means."""
         target = torch.as_tensor(pseudo, dtype=torch.long, device=self.device_)
-        opt = adam(self.classifier_.parameters(), lr=1e-3)
-        n_epochs = self._epochs(self.classifier_epochs, len(mu), 1000, 5, 50, "classifier_epochs")
+        on_means = self.classifier_pretraining == "means"
+        params = self.classifier_.parameters()
+        if on_means:  # the authors' recipe
+            opt = torch.optim.SGD(params, lr=0.02, momentum=0.9, weight_decay=1e-4)
+        else:
+            opt = adam(params, lr=1e-3)
+        if on_means and self.classifier_epochs == "auto":
+            n_epochs = 30
+        else:
+            n_epochs = self._epochs(
+                self.classifier_epochs, len(mu), 1000, 5, 50, "classifier_epochs"
+            )
         loop = self._loop("classifier", n_epochs, {"classifier": self.classifier_, "opt": opt})
 
         def epoch(_: int) -> dict[str, float]:
             total = 0.0
             for idx in loop.batches(len(mu), self.batch_size):
                 idx = idx.to(mu.device)
-                z = self._sample(mu[idx], logvar[idx])
+                z = mu[idx] if on_means else self._sample(mu[idx], logvar[idx])
                 loss = F.cross_entropy(self.classifier_(z), target[idx])
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
@@ -453,14 +505,21 @@ class DGG(GaussianMixtureVAE):
         """Per-sample ``sum_i W_ij L(x_i, x_j)`` for the batch ``j = x_idx``.
 
         ``pi`` is the (n_samples, K) table of per-sample mixture weights. Returns the
-        objective, ``gamma = q(c|z_j)`` and the batch's ``W^T`` entries
-        ``(row in batch, anchor i, W_ij)``: the anchors list a ``j`` as neighbour.
+        objective, the batch's ``gamma_j`` for the table of eq. (31) (detached: of the
+        training sample ``z_j``, or of the mean with ``gamma_source="means"``) and its
+        ``W^T`` entries ``(row in batch, anchor i, W_ij)``: the anchors list a ``j`` as
+        neighbour.
         """
         x = data[x_idx]
         mu, logvar = self.encoder_(x)
         z = self._sample(mu, logvar)
         x_hat = self.decoder_(z)
         gamma = torch.softmax(self.classifier_(z), dim=1)
+        if self.gamma_source == "means":
+            with torch.no_grad():
+                table_gamma = torch.softmax(self.classifier_(mu.detach()), dim=1)
+        else:
+            table_gamma = gamma.detach()
         row, anchor, w = self._gather_transpose(graph, x_idx)
         log_pi_bar = torch.zeros(len(x_idx), pi.shape[1], device=x.device)
         log_pi_bar.index_add_(0, row, w.unsqueeze(1) * torch.log(pi[anchor].clamp_min(1e-10)))
@@ -478,7 +537,7 @@ class DGG(GaussianMixtureVAE):
             lam=self.lam_,
             x_sq_bar=graph["sq_bar"][x_idx],
         )
-        return obj, gamma, (row, anchor, w)
+        return obj, table_gamma, (row, anchor, w)
 
     def _train(self, data: torch.Tensor, graph: dict[str, Any], n_epochs: int) -> None:
         n = len(data)
@@ -492,7 +551,7 @@ class DGG(GaussianMixtureVAE):
         self._refresh_pi(graph, tables, torch.arange(n, device=self.device_))
         modules = [self.encoder_, self.decoder_, self.classifier_, self.prior_]
         params = [p for m in modules for p in m.parameters() if p is not self.prior_.pi_logits]
-        opt = adam(params, lr=self.lr_)
+        opt = adam(params, lr=self.lr_, weight_decay=float(self.weight_decay))
         sched = torch.optim.lr_scheduler.StepLR(opt, self.lr_decay_every, self.lr_decay)
         state = {
             "encoder": self.encoder_,
@@ -517,9 +576,15 @@ class DGG(GaussianMixtureVAE):
                 opt.step()
                 total += loss.item() * len(idx)
                 with torch.no_grad():
-                    self._update_gamma(graph, tables, idx, gamma.detach(), entries)
+                    self._update_gamma(graph, tables, idx, gamma, entries)
             with torch.no_grad():
+                if self.gamma_source == "means":
+                    # every gamma_j from the current networks, not from past steps
+                    tables["gamma"].copy_(self._responsibilities(data))
+                    self.classifier_.train()
                 self._sync_neighbour_sums(graph, tables)
+                if self.gamma_source == "means":
+                    self._refresh_pi(graph, tables, torch.arange(n, device=self.device_))
             sched.step()
             return {"loss": total / n}
 

@@ -26,20 +26,24 @@ class GaussianEncoder(nn.Module):
         return self.mu(h), self.logvar(h)
 
     @classmethod
-    def from_autoencoder(cls, ae: MLPAutoencoder) -> GaussianEncoder:
-        """Copy a pretrained encoder: body layers and the mean head; small log-variance head.
+    def from_autoencoder(cls, ae: MLPAutoencoder, logvar_init: str = "small") -> GaussianEncoder:
+        """Copy a pretrained encoder: body layers and the mean head; a new log-variance head.
 
-        The log-variance head starts with zero weights and bias -4 (posterior std about
-        0.14), so the first VAE epochs do not drown the pretrained code in noise.
+        ``logvar_init="small"``: zero weights and bias -4 (posterior std about 0.14), so
+        the first VAE epochs do not drown the pretrained code in noise; ``"fresh"``: the
+        layer's default random initialisation (what the DGG authors' code does).
         """
+        if logvar_init not in ("small", "fresh"):
+            raise ValueError(f"logvar_init={logvar_init!r}; expected 'small' or 'fresh'")
         enc = cls(ae.dims)
         src = linear_layers(ae.encoder)
         dst = linear_layers(enc.body)
         for s, d in zip(src[:-1], dst, strict=True):
             d.load_state_dict(s.state_dict())
         enc.mu.load_state_dict(src[-1].state_dict())
-        nn.init.zeros_(enc.logvar.weight)
-        nn.init.constant_(enc.logvar.bias, -4.0)
+        if logvar_init == "small":
+            nn.init.zeros_(enc.logvar.weight)
+            nn.init.constant_(enc.logvar.bias, -4.0)
         return enc
 
 
