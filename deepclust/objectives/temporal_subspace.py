@@ -1,0 +1,123 @@
+"""A-DATSC's self-expression and subspace-discriminator terms (§5.1.4, §5.2), as pure functions.
+
+Shapes: latents ``z`` are ``(n, D)``; subspace bases ``U`` are ``(K, D, r)``; a window's
+embeddings ``Z`` are ``(B, T, D)`` with coefficients ``C`` ``(B, T, T)``.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def soft_threshold(c: torch.Tensor, threshold: float) -> torch.Tensor:
+    """Shrinkage ``sign(c) max(|c| - threshold, 0)`` (§5.1.4's sparsity operator)."""
+    return torch.sign(c) * torch.clamp(c.abs() - threshold, min=0.0)
+
+
+def temporal_weights(q: torch.Tensor, sigma_t: float) -> torch.Tensor:
+    """``w_ts = q_t^T q_s exp(-|t - s| / sigma_t)`` for assignments ``q`` ``(B, T, K)``."""
+    t = torch.arange(q.shape[1], device=q.device, dtype=q.dtype)
+    decay = torch.exp(-(t[:, None] - t[None, :]).abs() / float(sigma_t))
+    return (q @ q.transpose(1, 2)) * decay
+
+
+def self_expression_loss(z: torch.Tensor, c: torch.Tensor, lam: float) -> torch.Tensor:
+    """Eq. (5): ``||Z - C Z||_F^2 + lam ||C||_1``, summed over windows, divided by the count."""
+    residual = z - c @ z
+    per_window = residual.pow(2).sum(dim=(1, 2)) + lam * c.abs().sum(dim=(1, 2))
+    return per_window.mean()
+
+
+def residual_energy(z: torch.Tensor, bases: torch.Tensor) -> torch.Tensor:
+    """``E(z; U_k) = ||z - U_k U_k^T z||^2`` for every latent and every cluster: ``(n, K)``."""
+    coords = torch.einsum("nd,kdr->nkr", z, bases)
+    projection = torch.einsum("nkr,kdr->nkd", coords, bases)
+    return (z.unsqueeze(1) - projection).pow(2).sum(-1)
+
+
+def orthogonality_penalty(bases: torch.Tensor) -> torch.Tensor:
+    """``sum_k ||U_k^T U_k - I||_F^2``."""
+    gram = bases.transpose(1, 2) @ bases
+    eye = torch.eye(bases.shape[-1], device=bases.device, dtype=bases.dtype)
+    return (gram - eye).pow(2).sum()
+
+
+def cross_subspace_penalty(bases: torch.Tensor) -> torch.Tensor:
+    """``sum_{i != j} ||U_i^T U_j||_F^2``."""
+    cross = torch.einsum("idr,jds->ijrs", bases, bases).pow(2).sum(dim=(2, 3))
+    return cross.sum() - cross.diagonal().sum()
+
+
+def discriminator_loss(
+    real: torch.Tensor,
+    real_cluster: torch.Tensor,
+    fake: torch.Tensor,
+    fake_cluster: torch.Tensor,
+    bases: torch.Tensor,
+    margin: float = 1.0,
+    beta_orth: float = 1.0,
+    beta_cross: float = 1.0,
+) -> torch.Tensor:
+    """``L_D`` of §5.2: the hinge ``max(0, E(z_real) - E_bar(z_fake) + m)`` plus both penalties.
+
+    Energies are on each point's own cluster's subspace; ``E_bar`` is the mean energy of
+    the fakes of the real point's cluster (a cluster without fakes contributes no hinge).
+    """
+    k = bases.shape[0]
+    e_real = residual_energy(real, bases).gather(1, real_cluster[:, None]).squeeze(1)
+    e_fake = residual_energy(fake, bases).gather(1, fake_cluster[:, None]).squeeze(1)
+    total = torch.zeros(k, device=fake.device, dtype=fake.dtype).index_add_(0, fake_cluster, e_fake)
+    count = torch.bincount(fake_cluster, minlength=k).to(fake.dtype)
+    has_fake = count[real_cluster] > 0
+    mean_fake = (total / count.clamp_min(1.0))[real_cluster]
+    hinge = torch.clamp(e_real - mean_fake + margin, min=0.0)
+    hinge = hinge[has_fake].mean() if bool(has_fake.any()) else real.new_zeros(())
+    return (
+        hinge
+        + beta_orth * orthogonality_penalty(bases)
+        + beta_cross * cross_subspace_penalty(bases)
+    )
+
+
+def adversarial_loss(
+    fake: torch.Tensor, fake_cluster: torch.Tensor, bases: torch.Tensor
+) -> torch.Tensor:
+    """``L_adv = E_fake E(z_fake; U)`` on each fake's own cluster's subspace (§5.2)."""
+    energy = residual_energy(fake, bases).gather(1, fake_cluster[:, None]).squeeze(1)
+    return energy.mean()
+
+
+def marginal_balance(q: torch.Tensor) -> torch.Tensor:
+    """``KL(q_bar || u)`` of eq. (6): batch-average assignment against the uniform."""
+    q_bar = q.reshape(-1, q.shape[-1]).mean(0).clamp_min(1e-12)
+    return (q_bar * torch.log(q_bar * q.shape[-1])).sum()
+
+
+def redundancy_penalty(q: torch.Tensor) -> torch.Tensor:
+    """``L_MI`` of eq. (6) by covariance de-correlation of the cluster columns.
+
+    The squared off-diagonal entries of the correlation matrix of the assignment columns
+    ``q[:, k]`` across the batch: two clusters that always rise and fall together carry
+    the same information (the paper names contrastive or covariance de-correlation).
+    """
+    flat = q.reshape(-1, q.shape[-1])
+    centred = flat - flat.mean(0, keepdim=True)
+    cov = centred.T @ centred / max(1, flat.shape[0] - 1)
+    std = cov.diagonal().clamp_min(1e-12).sqrt()
+    corr = cov / (std[:, None] * std[None, :])
+    off = corr - torch.diag(corr.diagonal())
+    return off.pow(2).sum() / max(1, q.shape[-1] * (q.shape[-1] - 1))
+
+
+__all__ = [
+    "adversarial_loss",
+    "cross_subspace_penalty",
+    "discriminator_loss",
+    "marginal_balance",
+    "orthogonality_penalty",
+    "redundancy_penalty",
+    "residual_energy",
+    "self_expression_loss",
+    "soft_threshold",
+    "temporal_weights",
+]
