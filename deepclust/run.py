@@ -307,6 +307,8 @@ def fit_method(est: Any, ds: Dataset, preprocess: dict[str, Any]) -> dict[str, A
             mask = np.zeros(ds.n_samples, bool)
             mask[region] = True
             est.fit(ds.cube, mask=mask.reshape(ds.grid_shape))
+        elif ds.mask is not None and "mask" in inspect.signature(est.fit).parameters:
+            est.fit(ds.cube, mask=ds.mask)  # valid climate cells (land/sea)
         else:
             est.fit(ds.cube)
         label_map = getattr(est, "label_map_", None)

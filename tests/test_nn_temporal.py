@@ -62,8 +62,8 @@ def test_convlstm_cell_is_the_lstm_equations_for_1x1_kernels():
     sig = lambda v: 1 / (1 + math.exp(-float(v)))  # noqa: E731
     c_want = sig(pre[1]) * -0.3 + sig(pre[0]) * math.tanh(float(pre[3]))
     h_want = sig(pre[2]) * math.tanh(c_want)
-    assert float(c) == pytest.approx(c_want, rel=1e-5)
-    assert float(h) == pytest.approx(h_want, rel=1e-5)
+    assert float(c.detach()) == pytest.approx(c_want, rel=1e-5)
+    assert float(h.detach()) == pytest.approx(h_want, rel=1e-5)
 
 
 def test_convlstm_gradients_reach_every_parameter():

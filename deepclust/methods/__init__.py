@@ -32,6 +32,11 @@ _ENTRIES = [
     MethodEntry("idec", _M + "dec:IDEC", "IDEC: DEC with local structure preservation"),
     MethodEntry("ae-gmm", _M + "ae_gmm:AEGMM", "AE+GMM: Gaussian mixture on autoencoder features"),
     MethodEntry("scdsc", _M + "scdsc:SCDSC", "SCDSC: context-preserving subspace clustering (HSI)"),
+    MethodEntry(
+        "adatsc",
+        _M + "adatsc:ADATSC",
+        "A-DATSC: adversarial temporal subspace clustering (climate)",
+    ),
 ]
 
 METHODS: dict[str, MethodEntry] = {e.name: e for e in _ENTRIES}

@@ -41,14 +41,37 @@ def resize_space(x: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
     return y.reshape(b, t, c, *size)
 
 
-class ResTempBlock(nn.Module):
-    """Two ConvLSTM2d layers with LayerNorm plus a ``1x1x1`` projection skip (eq. 1)."""
+class FrameConv(nn.Module):
+    """A time-distributed ``Conv2d`` + ReLU: the ``cnn-lstm`` ablation's stand-in for ConvLSTM2d."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3) -> None:
         super().__init__()
-        self.lstm1 = ConvLSTM2d(in_channels, out_channels, kernel_size)
+        self.conv = nn.Conv2d(in_channels, out_channels, kernel_size, padding=kernel_size // 2)
+        self.out_channels = out_channels
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, t, c, h, w = x.shape
+        return torch.relu(self.conv(x.reshape(b * t, c, h, w))).reshape(b, t, -1, h, w)
+
+
+def spatiotemporal_layer(
+    in_channels: int, out_channels: int, kernel_size: int = 3, recurrent: bool = True
+) -> nn.Module:
+    """ConvLSTM2d (A-DATSC), or a per-frame convolution when ``recurrent`` is False."""
+    cls = ConvLSTM2d if recurrent else FrameConv
+    return cls(in_channels, out_channels, kernel_size)
+
+
+class ResTempBlock(nn.Module):
+    """Two ConvLSTM2d layers with LayerNorm plus a ``1x1x1`` projection skip (eq. 1)."""
+
+    def __init__(
+        self, in_channels: int, out_channels: int, kernel_size: int = 3, recurrent: bool = True
+    ) -> None:
+        super().__init__()
+        self.lstm1 = spatiotemporal_layer(in_channels, out_channels, kernel_size, recurrent)
         self.norm1 = ChannelLayerNorm(out_channels)
-        self.lstm2 = ConvLSTM2d(out_channels, out_channels, kernel_size)
+        self.lstm2 = spatiotemporal_layer(out_channels, out_channels, kernel_size, recurrent)
         self.norm2 = ChannelLayerNorm(out_channels)
         self.project = (
             nn.Conv3d(in_channels, out_channels, 1) if in_channels != out_channels else None
@@ -68,15 +91,19 @@ class TemporalUNetEncoder(nn.Module):
     """
 
     def __init__(
-        self, in_channels: int, filters: Sequence[int] = (64, 128, 256, 512), kernel_size: int = 3
+        self,
+        in_channels: int,
+        filters: Sequence[int] = (64, 128, 256, 512),
+        kernel_size: int = 3,
+        recurrent: bool = True,
     ) -> None:
         super().__init__()
         if len(filters) < 1:
             raise ValueError("filters needs at least one level")
         self.filters = tuple(int(f) for f in filters)
-        self.stem = ConvLSTM2d(in_channels, self.filters[0], kernel_size)
+        self.stem = spatiotemporal_layer(in_channels, self.filters[0], kernel_size, recurrent)
         self.blocks = nn.ModuleList(
-            ResTempBlock(a, b, kernel_size)
+            ResTempBlock(a, b, kernel_size, recurrent)
             for a, b in zip(self.filters[:-1], self.filters[1:], strict=True)
         )
 
@@ -91,12 +118,16 @@ class TemporalUNetDecoder(nn.Module):
     """The mirrored up-path: resize, concatenate the skip, ResTempBlock; a ``1x1`` output."""
 
     def __init__(
-        self, out_channels: int, filters: Sequence[int] = (64, 128, 256, 512), kernel_size: int = 3
+        self,
+        out_channels: int,
+        filters: Sequence[int] = (64, 128, 256, 512),
+        kernel_size: int = 3,
+        recurrent: bool = True,
     ) -> None:
         super().__init__()
         f = tuple(int(v) for v in filters)
         self.blocks = nn.ModuleList(
-            ResTempBlock(f[level + 1] + f[level], f[level], kernel_size)
+            ResTempBlock(f[level + 1] + f[level], f[level], kernel_size, recurrent)
             for level in range(len(f) - 2, -1, -1)
         )
         self.head = nn.Conv2d(f[0], out_channels, 1)
@@ -114,9 +145,11 @@ class TemporalUNetDecoder(nn.Module):
 
 __all__ = [
     "ChannelLayerNorm",
+    "FrameConv",
     "ResTempBlock",
     "TemporalUNetDecoder",
     "TemporalUNetEncoder",
     "pool_space",
     "resize_space",
+    "spatiotemporal_layer",
 ]

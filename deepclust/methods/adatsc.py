@@ -1,0 +1,614 @@
+"""A-DATSC: attention-guided deep adversarial temporal subspace clustering (Nji et al., 2025).
+
+Clusters the time steps of a climate cube ``(time, lat, lon, variables)``. The paper,
+top-down, and where each part lives:
+
+* Input (§6.1): missing values filled with the mean, min-max scaling of every column of
+  the ``[time, lat*lon*var]`` view to [0, 1] (:func:`scale_cube`); the series is cut
+  into windows of ``window`` consecutive steps (:func:`window_starts`).
+* Generator ``G`` (§5.1, :class:`~deepclust.nn.adatsc.ADATSCNetwork`): ConvLSTM2d U-Net
+  encoder with residual temporal blocks (eq. 1), Bi-TGAT over patch nodes (eqs. 2-3),
+  per-timestep Student-t head with temperature (eq. 4), self-expressive temporal layer
+  (eq. 5), decoder with skips.
+* Discriminator ``D`` (§5.2): one subspace basis per cluster, the hinge on residual
+  energies with orthogonality and cross-subspace penalties; the sampling layer draws
+  real (top-m) and fake (fixed convex combination) latents.
+* Objective (eq. 6): ``L_rec + KL(p||q) + lambda_bal (KL(q_bar||u) + L_MI) +
+  lambda_se L_SE + lambda_adv L_adv``; training alternates generator and discriminator
+  steps (§5.4) with tau annealed, the balance weight ramped and SE after a warm-up.
+* Labels (§5.4 "Inference"): ``argmax_k q_tk`` with ``q`` averaged over every window
+  that holds step ``t``; optionally spectral clustering on ``|C| + |C^T|``.
+
+Before the joint stage the generator is pretrained on reconstruction and the centres
+start from k-means on the time-step embeddings (DEC's initialisation; the paper's head
+is "DEC-style" and gives no other).
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from sklearn.cluster import KMeans as _SkKMeans
+
+from ..base import DeepClusterer, check_not_constant, warn_if_collapsed
+from ..exceptions import DataError
+from ..nn.adatsc import VARIANTS, ADATSCNetwork
+from ..nn.temporal_subspace import SubspaceDiscriminator, SubspaceSampler
+from ..objectives.assignment import kl_divergence, target_distribution
+from ..objectives.temporal_subspace import (
+    adversarial_loss,
+    discriminator_loss,
+    marginal_balance,
+    redundancy_penalty,
+    self_expression_loss,
+)
+from ..threads import configure_threads
+from ..training import TensorState, adam
+from ..utils import derive_seed
+from ..validation import (
+    AUTO,
+    N_CLUSTERS,
+    StrOptions,
+    non_negative_int,
+    non_negative_real,
+    positive_int,
+    positive_real,
+    validate_params,
+)
+
+
+# ------------------------------------------------------------------ data helpers
+def scale_cube(cube: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Scale every (lat, lon, var) column over time; return the cube, offset and scale.
+
+    ``"minmax"``: to [0, 1] (the paper); ``"standardize"``: zero mean, unit variance;
+    ``"none"``: as given. NaN entries are ignored by the statistics and left NaN.
+    """
+    flat = cube.reshape(cube.shape[0], -1).astype(np.float64)
+    with warnings.catch_warnings():  # an all-NaN column (a land cell of SST) is expected
+        warnings.simplefilter("ignore", RuntimeWarning)
+        if mode == "minmax":
+            offset, scale = np.nanmin(flat, 0), np.nanmax(flat, 0) - np.nanmin(flat, 0)
+        elif mode == "standardize":
+            offset, scale = np.nanmean(flat, 0), np.nanstd(flat, 0)
+        else:
+            offset, scale = np.zeros(flat.shape[1]), np.ones(flat.shape[1])
+    offset = np.where(np.isfinite(offset), offset, 0.0)
+    scale = np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)
+    out = ((flat - offset) / scale).astype(np.float32).reshape(cube.shape)
+    return out, offset, scale
+
+
+def window_starts(n_time: int, window: int, stride: int) -> np.ndarray:
+    """Starts of windows of ``window`` steps every ``stride`` steps; the last ends at the end.
+
+    Every time step lies in at least one window.
+    """
+    if n_time < window:
+        raise DataError(
+            f"the cube has {n_time} time steps, fewer than window={window}; "
+            "expected a smaller window"
+        )
+    starts = list(range(0, n_time - window + 1, stride))
+    if starts[-1] != n_time - window:
+        starts.append(n_time - window)
+    return np.asarray(starts, dtype=np.int64)
+
+
+def average_over_windows(values: torch.Tensor, steps: torch.Tensor, n_time: int) -> torch.Tensor:
+    """Mean of per-(window, step) ``values`` ``(W, T, F)`` for each time step: ``(n_time, F)``."""
+    flat = values.reshape(-1, values.shape[-1])
+    total = torch.zeros(n_time, flat.shape[1], dtype=flat.dtype, device=flat.device)
+    total.index_add_(0, steps.reshape(-1), flat)
+    count = torch.bincount(steps.reshape(-1), minlength=n_time).clamp_min(1)
+    return total / count.unsqueeze(1).to(flat.dtype)
+
+
+def auto_filters(grid: tuple[int, int]) -> tuple[int, ...]:
+    """Widths that train in minutes on a CPU for grids up to 64 x 64, wider above."""
+    cells = grid[0] * grid[1]
+    if cells <= 64 * 64:
+        return (8, 16, 32)
+    return (16, 32, 64, 128)
+
+
+class ADATSC(DeepClusterer):
+    """A-DATSC on a climate cube; one label per time step.
+
+    Parameters
+    ----------
+    n_clusters : int
+        K regimes (the paper: 7, chosen by the elbow method).
+    window, stride : int, "auto"
+        Steps per window ``T`` and the step between window starts (``"auto"``: half a
+        window, so every step is seen in two contexts).
+    scaling : {"minmax", "standardize", "none"}
+        Per-column scaling over time (the paper: min-max to [0, 1]).
+    variant : {"full", "sel", "cnn-lstm", "gat"}
+        The model or one of its Table 2 ablations (see :mod:`deepclust.nn.adatsc`).
+    filters : "auto" or sequence of int
+        U-Net widths per level (the paper: 64, 128, 256, 512); ``"auto"``: 8-16-32 up to
+        64 x 64 grids, 16-32-64-128 above.
+    latent_dim, heads, patch
+        Size of ``z_t``, attention heads of Bi-TGAT and the node patch ``(h_p, w_p)``.
+    alpha : float
+        Student-t degrees of freedom (eq. 4).
+    pretrain_epochs, epochs : int
+        Reconstruction pretraining and joint training (§5.4) epochs.
+    lr, disc_lr, batch_size : float, float, int
+        Adam rates of ``G`` and ``D``; windows per batch.
+    update_interval : int
+        Epochs between recomputations of the DEC target ``p``.
+    tau_start, tau_end : float
+        Temperature of ``q~ ∝ q^(1/tau)``, annealed linearly.
+    lambda_bal, lambda_se, lambda_adv : float
+        Weights of eq. (6); ``lambda_bal`` is ramped from 0 over the first half.
+    se_l1, se_threshold, se_warmup, sigma_t
+        ``||C||_1`` weight inside eq. (5), the shrinkage threshold, the epochs before SE
+        joins the loss and the optional temporal scale of ``w_ts`` (None: no weighting).
+    disc_rank, disc_margin, beta_orth, beta_cross, n_real, n_fake
+        Discriminator: subspace rank r (``"auto"``: ``max(1, latent_dim // (2 K))``),
+        hinge margin, penalty weights and reals/fakes per cluster.
+    refine : {"none", "spectral"}
+        Final labels from ``argmax q`` or from spectral clustering on ``|C| + |C^T|``.
+    n_init : int
+        k-means restarts for the centres.
+    device, random_state, verbose, checkpoint_dir, checkpoint_every, resume
+        See :class:`~deepclust.base.TorchMixin`.
+
+    Attributes
+    ----------
+    labels_ : ndarray (n_time,)
+    proba_ : ndarray (n_time, K)
+        ``q`` averaged over the windows holding each step.
+    embedding_ : ndarray (n_time, latent_dim)
+        ``z_t`` averaged likewise.
+    affinity_ : ndarray (n_time, n_time)
+        ``|C| + |C^T|`` of every window placed at its steps and summed.
+    labels_q_ : ndarray (n_time,)
+        ``argmax q`` (equal to ``labels_`` unless ``refine="spectral"``).
+    history_ : list of dict
+        Per-epoch terms of eq. (6) and ``L_D``.
+    """
+
+    input_kind = "climate"
+
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "n_clusters": N_CLUSTERS,
+        "window": [positive_int()],
+        "stride": [AUTO, positive_int()],
+        "scaling": [StrOptions({"minmax", "standardize", "none"})],
+        "variant": [StrOptions(set(VARIANTS))],
+        "filters": [AUTO, list, tuple],
+        "latent_dim": [positive_int()],
+        "heads": [positive_int()],
+        "patch": [list, tuple],
+        "alpha": [positive_real()],
+        "pretrain_epochs": [non_negative_int()],
+        "epochs": [non_negative_int()],
+        "lr": [positive_real()],
+        "disc_lr": [positive_real()],
+        "batch_size": [positive_int()],
+        "update_interval": [positive_int()],
+        "tau_start": [positive_real()],
+        "tau_end": [positive_real()],
+        "lambda_bal": [non_negative_real()],
+        "lambda_se": [non_negative_real()],
+        "lambda_adv": [non_negative_real()],
+        "se_l1": [non_negative_real()],
+        "se_threshold": [non_negative_real()],
+        "se_warmup": [non_negative_int()],
+        "sigma_t": [positive_real(), None],
+        "disc_rank": [AUTO, positive_int()],
+        "disc_margin": [non_negative_real()],
+        "beta_orth": [non_negative_real()],
+        "beta_cross": [non_negative_real()],
+        "n_real": [positive_int()],
+        "n_fake": [positive_int()],
+        "refine": [StrOptions({"none", "spectral"})],
+        "n_init": [positive_int()],
+    }
+
+    def __init__(
+        self,
+        n_clusters: int = 7,
+        *,
+        window: int = 8,
+        stride: Any = "auto",
+        scaling: str = "minmax",
+        variant: str = "full",
+        filters: Any = "auto",
+        latent_dim: int = 16,
+        heads: int = 4,
+        patch: Any = (1, 1),
+        alpha: float = 1.0,
+        pretrain_epochs: int = 30,
+        epochs: int = 40,
+        lr: float = 1e-3,
+        disc_lr: float = 1e-3,
+        batch_size: int = 8,
+        update_interval: int = 1,
+        tau_start: float = 2.0,
+        tau_end: float = 1.0,
+        lambda_bal: float = 0.1,
+        lambda_se: float = 0.1,
+        lambda_adv: float = 0.1,
+        se_l1: float = 0.01,
+        se_threshold: float = 1e-3,
+        se_warmup: int = 5,
+        sigma_t: float | None = None,
+        disc_rank: Any = "auto",
+        disc_margin: float = 1.0,
+        beta_orth: float = 1.0,
+        beta_cross: float = 1.0,
+        n_real: int = 16,
+        n_fake: int = 16,
+        refine: str = "none",
+        n_init: int = 20,
+        device: str = "auto",
+        random_state: int | None = None,
+        verbose: bool = False,
+        checkpoint_dir: str | None = None,
+        checkpoint_every: int = 10,
+        resume: bool = False,
+    ) -> None:
+        self.n_clusters = n_clusters
+        self.window = window
+        self.stride = stride
+        self.scaling = scaling
+        self.variant = variant
+        self.filters = filters
+        self.latent_dim = latent_dim
+        self.heads = heads
+        self.patch = patch
+        self.alpha = alpha
+        self.pretrain_epochs = pretrain_epochs
+        self.epochs = epochs
+        self.lr = lr
+        self.disc_lr = disc_lr
+        self.batch_size = batch_size
+        self.update_interval = update_interval
+        self.tau_start = tau_start
+        self.tau_end = tau_end
+        self.lambda_bal = lambda_bal
+        self.lambda_se = lambda_se
+        self.lambda_adv = lambda_adv
+        self.se_l1 = se_l1
+        self.se_threshold = se_threshold
+        self.se_warmup = se_warmup
+        self.sigma_t = sigma_t
+        self.disc_rank = disc_rank
+        self.disc_margin = disc_margin
+        self.beta_orth = beta_orth
+        self.beta_cross = beta_cross
+        self.n_real = n_real
+        self.n_fake = n_fake
+        self.refine = refine
+        self.n_init = n_init
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.checkpoint_dir = checkpoint_dir
+        self.checkpoint_every = checkpoint_every
+        self.resume = resume
+
+    # ------------------------------------------------------------------ input
+    def fit(self, X: Any, y: Any = None, mask: Any = None) -> ADATSC:
+        """Cluster the time steps of the cube ``X`` (time, lat, lon, variables).
+
+        ``mask`` (lat, lon), optional: cells that enter the reconstruction loss (land/sea
+        masks); NaN entries of ``X`` never enter it either.
+        """
+        validate_params(self)
+        configure_threads()
+        cube = self._check_cube(X)
+        self._check_n_clusters(cube.shape[0])
+        check_not_constant(np.nan_to_num(cube.reshape(cube.shape[0], -1)))
+        weights = self._loss_weights(cube, mask)
+        scaled, self.scale_offset_, self.scale_factor_ = scale_cube(cube, self.scaling)
+        self._begin_fit(scaled)
+        self._fit(np.nan_to_num(scaled), weights)
+        warn_if_collapsed(self)
+        return self
+
+    @staticmethod
+    def _check_cube(X: Any) -> np.ndarray:
+        try:
+            cube = np.asarray(X, dtype=np.float32)
+        except (TypeError, ValueError) as exc:
+            raise DataError(
+                f"A-DATSC needs a numeric cube (time, lat, lon, variables): {exc}"
+            ) from exc
+        if cube.ndim == 3:
+            cube = cube[..., None]  # one variable
+        if cube.ndim != 4:
+            raise DataError(
+                f"A-DATSC needs a cube of shape (time, lat, lon, variables), got {cube.shape}"
+            )
+        if not np.isfinite(cube).any(axis=(0, 1, 2)).all():
+            bad = int(np.flatnonzero(~np.isfinite(cube).any(axis=(0, 1, 2)))[0])
+            raise DataError(f"variable {bad} of the cube has no finite value; expected data")
+        return cube
+
+    @staticmethod
+    def _loss_weights(cube: np.ndarray, mask: Any) -> np.ndarray:
+        """1 where an entry enters the reconstruction loss: finite and inside ``mask``."""
+        weights = np.isfinite(cube).astype(np.float32)
+        if mask is not None:
+            m = np.asarray(mask, dtype=bool)
+            if m.shape != cube.shape[1:3]:
+                raise DataError(
+                    f"mask has shape {m.shape}; expected (lat, lon) = {cube.shape[1:3]}"
+                )
+            weights *= m[None, :, :, None]
+        return weights
+
+    # -------------------------------------------------------------------- fit
+    def _fit(self, cube: np.ndarray, weights: np.ndarray | None = None) -> None:
+        n_time = cube.shape[0]
+        window = int(self.window)
+        stride = max(1, window // 2) if self.stride == "auto" else int(self.stride)
+        self.stride_ = stride
+        self.window_starts_ = window_starts(n_time, window, stride)
+        self.n_time_, self.grid_shape_ = n_time, (int(cube.shape[1]), int(cube.shape[2]))
+        self.in_channels_ = int(cube.shape[3])
+        self.filters_ = (
+            auto_filters(self.grid_shape_) if self.filters == "auto" else tuple(self.filters)
+        )
+        r = self.disc_rank
+        self.rank_ = max(1, self.latent_dim // (2 * self.n_clusters)) if r == "auto" else int(r)
+        self._build_modules()
+        data = self._as_tensor(np.moveaxis(cube, 3, 1))  # (time, var, lat, lon)
+        w = np.ones_like(cube) if weights is None else weights
+        weight = self._as_tensor(np.moveaxis(w, 3, 1))
+        steps = self._steps()
+        self._pretrain(data, weight, steps)
+        self._init_clusters(data, steps)
+        self._train(data, weight, steps)
+        self._finish(data, steps)
+
+    def _build_modules(self) -> None:
+        self.network_ = ADATSCNetwork(
+            self.in_channels_,
+            self.grid_shape_,
+            self.n_clusters,
+            int(self.window),
+            len(self.window_starts_),
+            filters=self.filters_,
+            latent_dim=self.latent_dim,
+            heads=self.heads,
+            patch=tuple(self.patch),
+            variant=self.variant,
+            se_threshold=self.se_threshold,
+            sigma_t=self.sigma_t,
+            alpha=self.alpha,
+        ).to(self.device_)
+        self.discriminator_ = SubspaceDiscriminator(
+            self.n_clusters, self.latent_dim, self.rank_
+        ).to(self.device_)
+        self.sampler_ = SubspaceSampler(
+            self.n_real, self.n_fake, derive_seed(self.random_state, 5)
+        ).to(self.device_)
+
+    def _steps(self) -> torch.Tensor:
+        """Time index of every (window, position): ``(n_windows, window)``."""
+        starts = torch.as_tensor(self.window_starts_, device=self.device_)
+        return starts[:, None] + torch.arange(int(self.window), device=self.device_)
+
+    @staticmethod
+    def _masked_mse(x_hat: torch.Tensor, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        """``L_rec`` over the entries that count (finite, inside the mask)."""
+        return ((x_hat - x).pow(2) * w).sum() / w.sum().clamp_min(1.0)
+
+    # ---------------------------------------------------------------- stages
+    def _pretrain(self, data: torch.Tensor, weight: torch.Tensor, steps: torch.Tensor) -> None:
+        """Reconstruction only, so that k-means starts from a meaningful embedding."""
+        net = self.network_
+        opt = adam(net.parameters(), lr=self.lr)
+        loop = self._loop("pretrain", int(self.pretrain_epochs), {"network": net, "opt": opt})
+
+        def epoch(_: int) -> dict[str, float]:
+            total = 0.0
+            for idx in loop.batches(len(steps), int(self.batch_size)):
+                s, windows = steps[idx.to(steps.device)], idx.to(steps.device)
+                out = net(data[s], windows)
+                loss = self._masked_mse(out["x_hat"], data[s], weight[s])
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                total += loss.item() * len(idx)
+            return {"rec": total / len(steps)}
+
+        loop.run(epoch)
+
+    @torch.no_grad()
+    def _embed_windows(
+        self, data: torch.Tensor, steps: torch.Tensor, tau: float = 1.0
+    ) -> dict[str, torch.Tensor]:
+        """``z``, ``q`` and ``C`` of every window, in eval mode."""
+        net = self.network_
+        net.eval()
+        parts: dict[str, list[torch.Tensor]] = {"z": [], "q": [], "c": []}
+        bs = max(1, int(self.batch_size))
+        for start in range(0, len(steps), bs):
+            windows = torch.arange(start, min(start + bs, len(steps)), device=steps.device)
+            out = net(data[steps[windows]], windows, tau)
+            for key in parts:
+                parts[key].append(out[key])
+        net.train()
+        return {k: torch.cat(v) for k, v in parts.items()}
+
+    def _init_clusters(self, data: torch.Tensor, steps: torch.Tensor) -> None:
+        """Centres from k-means on the time-step embeddings; subspaces from their SVD."""
+        z = average_over_windows(self._embed_windows(data, steps)["z"], steps, self.n_time_)
+        km = _SkKMeans(
+            self.n_clusters, n_init=self.n_init, random_state=derive_seed(self.random_state, 2)
+        ).fit(z.cpu().numpy())
+        with torch.no_grad():
+            self.network_.centers.copy_(torch.as_tensor(km.cluster_centers_, dtype=torch.float32))
+        labels = torch.as_tensor(km.labels_, device=z.device)
+        self.discriminator_.initialise(z, labels)
+
+    def _schedule(self, epoch: int) -> dict[str, float]:
+        """§5.4 schedules: tau annealed, balance weight ramped, SE after its warm-up."""
+        n = max(1, int(self.epochs) - 1)
+        progress = min(1.0, epoch / n)
+        return {
+            "tau": self.tau_start + (self.tau_end - self.tau_start) * progress,
+            "bal": self.lambda_bal * min(1.0, 2.0 * progress),
+            "se": self.lambda_se if epoch >= self.se_warmup else 0.0,
+        }
+
+    def _train(self, data: torch.Tensor, weight: torch.Tensor, steps: torch.Tensor) -> None:
+        """Alternating generator and discriminator steps on eq. (6) and ``L_D`` (§5.4)."""
+        net, disc = self.network_, self.discriminator_
+        opt_g = adam(net.parameters(), lr=self.lr)
+        opt_d = adam(disc.parameters(), lr=self.disc_lr)
+        k = self.n_clusters
+        tables = TensorState(target=torch.full((self.n_time_, k), 1.0 / k, device=self.device_))
+        state = {"network": net, "discriminator": disc, "opt_g": opt_g, "opt_d": opt_d,
+                 "tables": tables}  # fmt: skip
+        loop = self._loop("adatsc", int(self.epochs), state)
+
+        def epoch(e: int) -> dict[str, float]:
+            sched = self._schedule(e)
+            if e % int(self.update_interval) == 0:
+                q = self._embed_windows(data, steps, sched["tau"])["q"]
+                tables["target"].copy_(
+                    target_distribution(average_over_windows(q, steps, self.n_time_))
+                )
+            sums: dict[str, float] = {}
+            for idx in loop.batches(len(steps), int(self.batch_size)):
+                windows = idx.to(steps.device)
+                s = steps[windows]
+                terms, z, q = self._generator_step(data[s], weight[s], windows,
+                                                   tables["target"][s], sched, opt_g)  # fmt: skip
+                terms["disc"] = self._discriminator_step(z.detach(), q.detach(), opt_d)
+                for key, value in terms.items():
+                    sums[key] = sums.get(key, 0.0) + value * len(idx)
+            return {key: value / len(steps) for key, value in sums.items()}
+
+        loop.run(epoch)
+
+    def _generator_step(
+        self,
+        x: torch.Tensor,
+        w: torch.Tensor,
+        windows: torch.Tensor,
+        target: torch.Tensor,
+        sched: dict[str, float],
+        opt: torch.optim.Optimizer,
+    ) -> tuple[dict[str, float], torch.Tensor, torch.Tensor]:
+        """One update of ``G`` on eq. (6); returns its terms and the batch's ``z``, ``q``."""
+        out = self.network_(x, windows, sched["tau"])
+        z, q = out["z"].reshape(-1, self.latent_dim), out["q"].reshape(-1, self.n_clusters)
+        rec = self._masked_mse(out["x_hat"], x, w)
+        kl = kl_divergence(target.reshape(-1, self.n_clusters), q, "batchmean")
+        balance = marginal_balance(q) + redundancy_penalty(q)
+        se = self_expression_loss(out["z"], out["c"], self.se_l1)
+        _, _, fake, fake_k = self.sampler_(z, q.detach())
+        adv = (
+            adversarial_loss(fake, fake_k, self.discriminator_.bases.detach())
+            if len(fake)
+            else z.new_zeros(())
+        )
+        loss = rec + kl + sched["bal"] * balance + sched["se"] * se + self.lambda_adv * adv
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        terms = {"loss": loss.item(), "rec": rec.item(), "kl": kl.item(), "balance": balance.item(),
+                 "se": se.item(), "adv": float(adv.detach()), "tau": sched["tau"]}  # fmt: skip
+        return terms, z, q
+
+    def _discriminator_step(
+        self, z: torch.Tensor, q: torch.Tensor, opt: torch.optim.Optimizer
+    ) -> float:
+        """One update of the subspace bases on ``L_D`` (§5.2) from detached latents."""
+        real, real_k, fake, fake_k = self.sampler_(z, q)
+        if len(real) == 0:
+            return 0.0
+        loss = discriminator_loss(
+            real, real_k, fake, fake_k, self.discriminator_.bases,
+            self.disc_margin, self.beta_orth, self.beta_cross,
+        )  # fmt: skip
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    # ------------------------------------------------------------------ output
+    def _finish(self, data: torch.Tensor, steps: torch.Tensor) -> None:
+        out = self._embed_windows(data, steps, float(self.tau_end))
+        proba = average_over_windows(out["q"], steps, self.n_time_)
+        self.proba_ = proba.cpu().numpy()
+        self.embedding_ = average_over_windows(out["z"], steps, self.n_time_).cpu().numpy()
+        self.affinity_ = self._global_affinity(out["c"].abs().cpu().numpy())
+        self.labels_q_ = self.proba_.argmax(1).astype(np.int64)
+        self.labels_ = self.labels_q_
+        if self.refine == "spectral":
+            self.labels_ = self._spectral_labels(self.affinity_)
+        self.network_.eval()
+
+    def _global_affinity(self, c_abs: np.ndarray) -> np.ndarray:
+        """Sum of every window's ``|C| + |C^T|`` placed at its time steps (§5.4)."""
+        a = np.zeros((self.n_time_, self.n_time_))
+        t = int(self.window)
+        for start, block in zip(self.window_starts_, c_abs, strict=True):
+            a[start : start + t, start : start + t] += block + block.T
+        return a
+
+    def _spectral_labels(self, affinity: np.ndarray) -> np.ndarray:
+        from sklearn.cluster import SpectralClustering
+
+        # windows only link steps within T of each other; a small floor keeps the graph connected
+        a = affinity + 1e-6 * affinity.max()
+        sc = SpectralClustering(
+            self.n_clusters, affinity="precomputed", random_state=derive_seed(self.random_state, 3)
+        )
+        return sc.fit_predict(a).astype(np.int64)
+
+    @torch.no_grad()
+    def _new_cube_windows(self, X: Any) -> tuple[torch.Tensor, torch.Tensor, int]:
+        """``z`` of every window of a new cube on the fitted grid, its steps, its length."""
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(self, "network_")
+        cube = self._check_cube(X)
+        expected = (*self.grid_shape_, self.in_channels_)
+        if cube.shape[1:] != expected:
+            raise DataError(
+                f"cube has (lat, lon, variables) = {cube.shape[1:]}; expected {expected}"
+            )
+        flat = (cube.reshape(cube.shape[0], -1) - self.scale_offset_) / self.scale_factor_
+        scaled = np.nan_to_num(flat.astype(np.float32).reshape(cube.shape))
+        data = self._as_tensor(np.moveaxis(scaled, 3, 1))
+        t = int(self.window)
+        starts = torch.as_tensor(window_starts(cube.shape[0], t, self.stride_), device=self.device_)
+        steps = starts[:, None] + torch.arange(t, device=self.device_)
+        bs = max(1, int(self.batch_size))
+        z = torch.cat(
+            [self.network_.embed(data[steps[i : i + bs]])["z"] for i in range(0, len(steps), bs)]
+        )
+        return z, steps, cube.shape[0]
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """``q`` of every time step of a cube on the fitted grid (windows averaged)."""
+        z, steps, n = self._new_cube_windows(X)
+        with torch.no_grad():
+            q = self.network_.assign(z, float(self.tau_end))
+        return average_over_windows(q, steps, n).cpu().numpy()
+
+    def predict(self, X: Any) -> np.ndarray:
+        """``argmax q`` per time step of a cube on the fitted grid."""
+        return self.predict_proba(X).argmax(1).astype(np.int64)
+
+    def transform(self, X: Any) -> np.ndarray:
+        """``z_t`` of every time step of a cube on the fitted grid (windows averaged)."""
+        z, steps, n = self._new_cube_windows(X)
+        return average_over_windows(z, steps, n).cpu().numpy()
+
+
+__all__ = ["ADATSC", "auto_filters", "average_over_windows", "scale_cube", "window_starts"]

@@ -1,0 +1,138 @@
+"""The A-DATSC generator network (§5.1): U-Net encoder, Bi-TGAT bottleneck, SE layer, decoder.
+
+Input windows are ``(B, T, V, H, W)`` (``V`` climate variables as channels). The
+generator returns the per-timestep embeddings ``z_t`` (what is clustered), the
+self-expressive reconstruction ``C Z`` and its coefficients, and the reconstructed
+window. The Table 2 ablations are ``variant`` switches:
+
+* ``"full"``: ConvLSTM2d U-Net, Bi-TGAT over patch nodes, SE layer (the paper's model);
+* ``"sel"``: only the self-expressive network at the bottleneck (no Bi-TGAT);
+* ``"cnn-lstm"``: per-frame convolutions instead of ConvLSTM2d, then an LSTM unit over
+  time on every node;
+* ``"gat"``: Bi-TGAT at the dense layer (each frame's top level flattened to one node).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from ..objectives.assignment import student_t_assignment
+from .temporal_subspace import SelfExpressiveTemporal
+from .temporal_unet import TemporalUNetDecoder, TemporalUNetEncoder, resize_space
+from .tgat import BiTGAT, patchify
+
+VARIANTS = ("full", "sel", "cnn-lstm", "gat")
+
+
+class ADATSCNetwork(nn.Module):
+    """Generator ``G`` of A-DATSC (everything but the discriminator)."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        grid: Sequence[int],
+        n_clusters: int,
+        window: int,
+        n_windows: int,
+        *,
+        filters: Sequence[int] = (64, 128, 256, 512),
+        latent_dim: int = 32,
+        heads: int = 4,
+        patch: Sequence[int] = (1, 1),
+        variant: str = "full",
+        se_threshold: float = 1e-3,
+        sigma_t: float | None = None,
+        alpha: float = 1.0,
+    ) -> None:
+        super().__init__()
+        if variant not in VARIANTS:
+            raise ValueError(f"variant={variant!r}; expected one of {', '.join(VARIANTS)}")
+        self.variant, self.patch, self.alpha = variant, tuple(patch), float(alpha)
+        recurrent = variant != "cnn-lstm"
+        self.encoder = TemporalUNetEncoder(in_channels, filters, recurrent=recurrent)
+        self.decoder = TemporalUNetDecoder(in_channels, filters, recurrent=recurrent)
+        top = int(filters[-1])
+        top_grid = self._top_grid(grid, len(filters))
+        if variant == "gat":
+            cells = top * top_grid[0] * top_grid[1]
+            self.dense = nn.Linear(cells, top)
+            self.undense = nn.Linear(top, cells)
+        if variant == "cnn-lstm":
+            self.lstm = nn.LSTM(top, top, batch_first=True)
+        if variant == "sel":
+            self.pool_project = nn.Sequential(nn.Linear(top, latent_dim), nn.LayerNorm(latent_dim))
+        else:
+            self.tgat = BiTGAT(top, latent_dim, heads)
+        self.self_expression = SelfExpressiveTemporal(
+            window, n_windows, se_threshold, True, sigma_t
+        )
+        self.centers = nn.Parameter(torch.zeros(n_clusters, latent_dim))
+        # [z_t || z_bar || mean_t(Z_SE)] -> added to every top-level cell of frame t
+        self.bottleneck = nn.Linear(3 * latent_dim, top)
+
+    @staticmethod
+    def _top_grid(grid: Sequence[int], levels: int) -> tuple[int, int]:
+        h, w = int(grid[0]), int(grid[1])
+        for _ in range(levels - 1):
+            h, w = -(-h // 2), -(-w // 2)
+        return h, w
+
+    def _nodes(self, top: torch.Tensor) -> torch.Tensor:
+        """Graph nodes ``(B, T, N, F)`` of the top level, per variant."""
+        if self.variant == "gat":
+            return self.dense(top.flatten(2)).unsqueeze(2)
+        nodes = patchify(top, self.patch)
+        if self.variant == "cnn-lstm":
+            b, t, n, f = nodes.shape
+            seq = nodes.transpose(1, 2).reshape(b * n, t, f)
+            nodes = self.lstm(seq)[0].reshape(b, n, t, f).transpose(1, 2)
+        return nodes
+
+    def _grid(self, nodes: torch.Tensor, top: torch.Tensor) -> torch.Tensor:
+        """Nodes back onto the top-level grid ``(B, T, F, H', W')``."""
+        if self.variant == "gat":
+            return self.undense(nodes.squeeze(2)).reshape(top.shape)
+        b, t, n, f = nodes.shape
+        h, w = -(-top.shape[-2] // self.patch[0]), -(-top.shape[-1] // self.patch[1])
+        coarse = nodes.transpose(2, 3).reshape(b, t, f, h, w)
+        return resize_space(coarse, top.shape[-2:])
+
+    def embed(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Encoder and bottleneck: levels, nodes ``h'`` and ``z_t`` ``(B, T, D)``."""
+        levels = self.encoder(x)
+        nodes = self._nodes(levels[-1])
+        if self.variant == "sel":
+            out = {"nodes": nodes, "z": self.pool_project(nodes.mean(dim=2))}
+        else:
+            out = self.tgat(nodes)
+        out["levels"] = levels
+        return out
+
+    def assign(self, z: torch.Tensor, tau: float = 1.0) -> torch.Tensor:
+        """Eq. (4) with temperature: ``q~_tk ∝ q_tk^(1/tau)`` for ``z`` ``(..., D)``."""
+        flat = z.reshape(-1, z.shape[-1])
+        q = student_t_assignment(flat, self.centers, self.alpha)
+        if tau != 1.0:
+            q = q.pow(1.0 / tau)
+            q = q / q.sum(dim=1, keepdim=True)
+        return q.reshape(*z.shape[:-1], -1)
+
+    def forward(
+        self, x: torch.Tensor, windows: torch.Tensor, tau: float = 1.0
+    ) -> dict[str, torch.Tensor]:
+        out = self.embed(x)
+        z = out["z"]
+        q = self.assign(z, tau)
+        z_se, c = self.self_expression(z, windows, q.detach())
+        summary = torch.cat([z.mean(1), z_se.mean(1)], dim=-1)
+        code = torch.cat([z, summary.unsqueeze(1).expand(-1, z.shape[1], -1)], dim=-1)
+        top = self._grid(out["nodes"], out["levels"][-1])
+        top = top + self.bottleneck(code)[..., None, None]
+        x_hat = self.decoder(out["levels"], top)
+        return {"z": z, "q": q, "z_se": z_se, "c": c, "x_hat": x_hat}
+
+
+__all__ = ["VARIANTS", "ADATSCNetwork"]
