@@ -218,3 +218,24 @@ def test_balance_and_redundancy_terms():
     assert float(marginal_balance(one)) == pytest.approx(math.log(2), rel=1e-4)
     anti = torch.tensor([[0.9, 0.1], [0.2, 0.8], [0.7, 0.3], [0.4, 0.6]])
     assert float(redundancy_penalty(anti)) == pytest.approx(1.0, rel=1e-4)  # corr = -1
+
+
+def test_bitgat_printed_eq3_residual_and_pooling_options():
+    nodes = torch.randn(2, 3, 4, 8)
+    printed = BiTGAT(8, 5, heads=2, residual=False, pooling="mean")
+    out = printed(nodes)
+    m_f, _ = printed.forward_attention(nodes)
+    m_b, _ = printed.backward_attention(nodes)
+    h = printed.norm(printed.output(torch.cat([m_f, m_b], -1)))
+    torch.testing.assert_close(out["nodes"], h)
+    torch.testing.assert_close(out["z"], printed.out_norm(printed.project(h.mean(2))))
+    res = BiTGAT(8, 5, heads=2, pooling="flatten", n_nodes=4)
+    res.load_state_dict({k: v for k, v in printed.state_dict().items() if "project" not in k},
+                        strict=False)  # fmt: skip
+    out = res(nodes)
+    torch.testing.assert_close(
+        out["nodes"], res.norm(nodes + res.output(torch.cat([m_f, m_b], -1)))
+    )
+    assert res.project.in_features == 32 and out["z"].shape == (2, 3, 5)
+    with pytest.raises(ValueError, match="n_nodes"):
+        BiTGAT(8, 5, pooling="flatten")

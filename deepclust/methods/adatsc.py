@@ -134,6 +134,12 @@ class ADATSC(DeepClusterer):
         64 x 64 grids, 16-32-64-128 above.
     latent_dim, heads, patch
         Size of ``z_t``, attention heads of Bi-TGAT and the node patch ``(h_p, w_p)``.
+    tgat_residual : bool
+        ``h' = LN(h + W_o [m_fwd || m_bwd])`` (default) or eq. (3) as printed, without
+        ``h``; printed, frame ``t`` reaches ``z_t`` only through its neighbours' messages.
+    node_pooling : {"flatten", "mean"}
+        How the ``N`` nodes become ``z_t``: a projection of their concatenation (default;
+        keeps where in the grid a pattern is) or their mean.
     alpha : float
         Student-t degrees of freedom (eq. 4).
     pretrain_epochs, epochs : int
@@ -186,6 +192,8 @@ class ADATSC(DeepClusterer):
         "latent_dim": [positive_int()],
         "heads": [positive_int()],
         "patch": [list, tuple],
+        "tgat_residual": ["boolean"],
+        "node_pooling": [StrOptions({"flatten", "mean"})],
         "alpha": [positive_real()],
         "pretrain_epochs": [non_negative_int()],
         "epochs": [non_negative_int()],
@@ -224,6 +232,8 @@ class ADATSC(DeepClusterer):
         latent_dim: int = 16,
         heads: int = 4,
         patch: Any = (1, 1),
+        tgat_residual: bool = True,
+        node_pooling: str = "flatten",
         alpha: float = 1.0,
         pretrain_epochs: int = 30,
         epochs: int = 40,
@@ -264,6 +274,8 @@ class ADATSC(DeepClusterer):
         self.latent_dim = latent_dim
         self.heads = heads
         self.patch = patch
+        self.tgat_residual = tgat_residual
+        self.node_pooling = node_pooling
         self.alpha = alpha
         self.pretrain_epochs = pretrain_epochs
         self.epochs = epochs
@@ -385,6 +397,8 @@ class ADATSC(DeepClusterer):
             se_threshold=self.se_threshold,
             sigma_t=self.sigma_t,
             alpha=self.alpha,
+            residual=self.tgat_residual,
+            node_pooling=self.node_pooling,
         ).to(self.device_)
         self.discriminator_ = SubspaceDiscriminator(
             self.n_clusters, self.latent_dim, self.rank_

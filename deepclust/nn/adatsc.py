@@ -46,6 +46,8 @@ class ADATSCNetwork(nn.Module):
         se_threshold: float = 1e-3,
         sigma_t: float | None = None,
         alpha: float = 1.0,
+        residual: bool = True,
+        node_pooling: str = "flatten",
     ) -> None:
         super().__init__()
         if variant not in VARIANTS:
@@ -62,10 +64,12 @@ class ADATSCNetwork(nn.Module):
             self.undense = nn.Linear(top, cells)
         if variant == "cnn-lstm":
             self.lstm = nn.LSTM(top, top, batch_first=True)
-        if variant == "sel":
-            self.pool_project = nn.Sequential(nn.Linear(top, latent_dim), nn.LayerNorm(latent_dim))
-        else:
-            self.tgat = BiTGAT(top, latent_dim, heads)
+        n_nodes = 1 if variant == "gat" else self._n_nodes(top_grid, self.patch)
+        self.tgat = BiTGAT(
+            top, latent_dim, heads, residual=residual, pooling=node_pooling, n_nodes=n_nodes
+        )
+        if variant == "sel":  # no attention: only the pooling and projection are used
+            del self.tgat.forward_attention, self.tgat.backward_attention, self.tgat.output
         self.self_expression = SelfExpressiveTemporal(
             window, n_windows, se_threshold, True, sigma_t
         )
@@ -79,6 +83,10 @@ class ADATSCNetwork(nn.Module):
         for _ in range(levels - 1):
             h, w = -(-h // 2), -(-w // 2)
         return h, w
+
+    @staticmethod
+    def _n_nodes(top_grid: tuple[int, int], patch: Sequence[int]) -> int:
+        return -(-top_grid[0] // int(patch[0])) * -(-top_grid[1] // int(patch[1]))
 
     def _nodes(self, top: torch.Tensor) -> torch.Tensor:
         """Graph nodes ``(B, T, N, F)`` of the top level, per variant."""
@@ -105,7 +113,7 @@ class ADATSCNetwork(nn.Module):
         levels = self.encoder(x)
         nodes = self._nodes(levels[-1])
         if self.variant == "sel":
-            out = {"nodes": nodes, "z": self.pool_project(nodes.mean(dim=2))}
+            out = {"nodes": nodes, "z": self.tgat.pool(nodes)}
         else:
             out = self.tgat(nodes)
         out["levels"] = levels

@@ -69,24 +69,50 @@ class BiTGAT(nn.Module):
     """Bi-TGAT layer (eqs. 2-3) with node and time pooling (§5.1.2).
 
     Returns ``h'`` ``(B, T, N, F)``, the per-timestep embeddings ``z_t`` ``(B, T, D)``
-    (nodes mean-pooled, then a linear projection and LayerNorm), the sequence summary
+    (nodes pooled, then a linear projection and LayerNorm), the sequence summary
     ``z_bar`` ``(B, D)`` (``z_t`` averaged over time) and the two attention tensors.
+
+    ``residual=False`` is eq. (3) as printed, ``h' = LN(W_o [m_fwd || m_bwd])``: frame
+    ``t``'s own features then reach ``z_t`` only through its neighbours' messages, so
+    ``residual=True`` (default) adds them back, ``h' = LN(h + W_o [...])``, as transformer
+    layers do. ``pooling="mean"`` averages the ``N`` nodes (loses where in the grid a
+    pattern sits); ``"flatten"`` (default, needs ``n_nodes``) projects their concatenation,
+    so that ``z_t`` keeps the spatial layout that tells regimes apart.
     """
 
-    def __init__(self, features: int, out_dim: int, heads: int = 4) -> None:
+    def __init__(
+        self,
+        features: int,
+        out_dim: int,
+        heads: int = 4,
+        *,
+        residual: bool = True,
+        pooling: str = "mean",
+        n_nodes: int | None = None,
+    ) -> None:
         super().__init__()
+        if pooling not in ("mean", "flatten") or (pooling == "flatten" and not n_nodes):
+            raise ValueError(f"pooling={pooling!r}; expected 'mean', or 'flatten' with n_nodes")
+        self.residual, self.pooling = residual, pooling
         self.forward_attention = DirectionalAttention(features, heads, +1)
         self.backward_attention = DirectionalAttention(features, heads, -1)
         self.output = nn.Linear(2 * features, features)
         self.norm = nn.LayerNorm(features)
-        self.project = nn.Linear(features, out_dim)
+        pooled = features * (n_nodes if pooling == "flatten" else 1)
+        self.project = nn.Linear(pooled, out_dim)
         self.out_norm = nn.LayerNorm(out_dim)
+
+    def pool(self, h: torch.Tensor) -> torch.Tensor:
+        """``(B, T, N, F) -> (B, T, D)``: node pooling, projection and LayerNorm."""
+        pooled = h.flatten(2) if self.pooling == "flatten" else h.mean(dim=2)
+        return self.out_norm(self.project(pooled))
 
     def forward(self, nodes: torch.Tensor) -> dict[str, torch.Tensor]:
         m_fwd, a_fwd = self.forward_attention(nodes)
         m_bwd, a_bwd = self.backward_attention(nodes)
-        h = self.norm(self.output(torch.cat([m_fwd, m_bwd], dim=-1)))  # eq. (3)
-        z = self.out_norm(self.project(h.mean(dim=2)))
+        message = self.output(torch.cat([m_fwd, m_bwd], dim=-1))  # eq. (3)
+        h = self.norm(nodes + message if self.residual else message)
+        z = self.pool(h)
         return {
             "nodes": h,
             "z": z,
