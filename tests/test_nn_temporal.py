@@ -141,7 +141,13 @@ def test_self_expressive_layer_zero_diagonal_and_shrinkage():
     torch.testing.assert_close(c, want)
     z = torch.randn(2, 4, 3)
     z_se, cc = se(z, torch.tensor([1, 0]))
-    torch.testing.assert_close(z_se, cc @ z)
+    mean = z.mean(1, keepdim=True)
+    torch.testing.assert_close(z_se, cc @ (z - mean) + mean)  # centred (default)
+    se.centre = False
+    torch.testing.assert_close(se(z, torch.tensor([1, 0]))[0], cc @ z)  # eq. (5) as printed
+    # a common offset costs nothing once centred
+    shifted = self_expression_loss(z + 5.0, cc, 0.5, centre=True)
+    torch.testing.assert_close(shifted, self_expression_loss(z, cc, 0.5, centre=True))
     self_expression_loss(z, cc, 0.5).backward()
     assert se.coefficients.grad[0].abs().sum() > 0  # started outside the dead zone
     with pytest.raises(ValueError, match="at least 2"):
@@ -239,3 +245,15 @@ def test_bitgat_printed_eq3_residual_and_pooling_options():
     assert res.project.in_features == 32 and out["z"].shape == (2, 3, 5)
     with pytest.raises(ValueError, match="n_nodes"):
         BiTGAT(8, 5, pooling="flatten")
+
+
+def test_negative_mutual_information_by_hand():
+    from deepclust.objectives.temporal_subspace import negative_mutual_information
+
+    balanced = torch.eye(3).repeat(2, 1)
+    assert float(negative_mutual_information(balanced)) == pytest.approx(-math.log(3), rel=1e-5)
+    assert float(negative_mutual_information(torch.full((4, 3), 1 / 3))) == pytest.approx(
+        0.0, abs=1e-6
+    )
+    one = torch.tensor([[1.0, 0.0, 0.0]] * 4)
+    assert float(negative_mutual_information(one)) == pytest.approx(0.0, abs=1e-6)

@@ -42,6 +42,7 @@ from ..objectives.temporal_subspace import (
     adversarial_loss,
     discriminator_loss,
     marginal_balance,
+    negative_mutual_information,
     redundancy_penalty,
     self_expression_loss,
 )
@@ -152,9 +153,20 @@ class ADATSC(DeepClusterer):
         Temperature of ``q~ ∝ q^(1/tau)``, annealed linearly.
     lambda_bal, lambda_se, lambda_adv : float
         Weights of eq. (6); ``lambda_bal`` is ramped from 0 over the first half.
+    mi_term : {"mutual_information", "decorrelation"}
+        ``L_MI`` of eq. (6): ``E H(q_t) - H(q_bar)`` (minus the mutual information between
+        step and cluster; default) or the squared correlations between cluster columns.
+        The paper leaves the form open ("contrastive or covariance de-correlation"); the
+        de-correlation form alone favours uniform ``q`` (columns of a partition are
+        negatively correlated by construction).
     se_l1, se_threshold, se_warmup, sigma_t
         ``||C||_1`` weight inside eq. (5), the shrinkage threshold, the epochs before SE
         joins the loss and the optional temporal scale of ``w_ts`` (None: no weighting).
+    se_centre : bool
+        Eq. (5) on window-centred embeddings (default). On raw ``Z`` the common offset,
+        which no combination of other steps expresses, is driven to zero, dragging every
+        ``z_t`` away from the centres; measured on a synthetic 4-regime cube, that made
+        every ``q_t`` uniform (one cluster).
     disc_rank, disc_margin, beta_orth, beta_cross, n_real, n_fake
         Discriminator: subspace rank r (``"auto"``: ``max(1, latent_dim // (2 K))``),
         hinge margin, penalty weights and reals/fakes per cluster.
@@ -206,10 +218,12 @@ class ADATSC(DeepClusterer):
         "lambda_bal": [non_negative_real()],
         "lambda_se": [non_negative_real()],
         "lambda_adv": [non_negative_real()],
+        "mi_term": [StrOptions({"mutual_information", "decorrelation"})],
         "se_l1": [non_negative_real()],
         "se_threshold": [non_negative_real()],
         "se_warmup": [non_negative_int()],
         "sigma_t": [positive_real(), None],
+        "se_centre": ["boolean"],
         "disc_rank": [AUTO, positive_int()],
         "disc_margin": [non_negative_real()],
         "beta_orth": [non_negative_real()],
@@ -244,12 +258,14 @@ class ADATSC(DeepClusterer):
         tau_start: float = 2.0,
         tau_end: float = 1.0,
         lambda_bal: float = 0.1,
-        lambda_se: float = 0.1,
+        lambda_se: float = 0.01,
         lambda_adv: float = 0.1,
+        mi_term: str = "mutual_information",
         se_l1: float = 0.01,
         se_threshold: float = 1e-3,
         se_warmup: int = 5,
         sigma_t: float | None = None,
+        se_centre: bool = True,
         disc_rank: Any = "auto",
         disc_margin: float = 1.0,
         beta_orth: float = 1.0,
@@ -288,10 +304,12 @@ class ADATSC(DeepClusterer):
         self.lambda_bal = lambda_bal
         self.lambda_se = lambda_se
         self.lambda_adv = lambda_adv
+        self.mi_term = mi_term
         self.se_l1 = se_l1
         self.se_threshold = se_threshold
         self.se_warmup = se_warmup
         self.sigma_t = sigma_t
+        self.se_centre = se_centre
         self.disc_rank = disc_rank
         self.disc_margin = disc_margin
         self.beta_orth = beta_orth
@@ -399,6 +417,7 @@ class ADATSC(DeepClusterer):
             alpha=self.alpha,
             residual=self.tgat_residual,
             node_pooling=self.node_pooling,
+            se_centre=self.se_centre,
         ).to(self.device_)
         self.discriminator_ = SubspaceDiscriminator(
             self.n_clusters, self.latent_dim, self.rank_
@@ -521,8 +540,13 @@ class ADATSC(DeepClusterer):
         z, q = out["z"].reshape(-1, self.latent_dim), out["q"].reshape(-1, self.n_clusters)
         rec = self._masked_mse(out["x_hat"], x, w)
         kl = kl_divergence(target.reshape(-1, self.n_clusters), q, "batchmean")
-        balance = marginal_balance(q) + redundancy_penalty(q)
-        se = self_expression_loss(out["z"], out["c"], self.se_l1)
+        mi = (
+            negative_mutual_information
+            if self.mi_term == "mutual_information"
+            else redundancy_penalty
+        )
+        balance = marginal_balance(q) + mi(q)
+        se = self_expression_loss(out["z"], out["c"], self.se_l1, centre=self.se_centre)
         _, _, fake, fake_k = self.sampler_(z, q.detach())
         adv = (
             adversarial_loss(fake, fake_k, self.discriminator_.bases.detach())

@@ -48,6 +48,7 @@ class ADATSCNetwork(nn.Module):
         alpha: float = 1.0,
         residual: bool = True,
         node_pooling: str = "flatten",
+        se_centre: bool = True,
     ) -> None:
         super().__init__()
         if variant not in VARIANTS:
@@ -71,7 +72,7 @@ class ADATSCNetwork(nn.Module):
         if variant == "sel":  # no attention: only the pooling and projection are used
             del self.tgat.forward_attention, self.tgat.backward_attention, self.tgat.output
         self.self_expression = SelfExpressiveTemporal(
-            window, n_windows, se_threshold, True, sigma_t
+            window, n_windows, se_threshold, True, sigma_t, centre=se_centre
         )
         self.centers = nn.Parameter(torch.zeros(n_clusters, latent_dim))
         # [z_t || z_bar || mean_t(Z_SE)] -> added to every top-level cell of frame t

@@ -34,8 +34,10 @@ class SelfExpressiveTemporal(nn.Module):
         threshold: float = 1e-3,
         exclude_self: bool = True,
         sigma_t: float | None = None,
+        centre: bool = True,
     ) -> None:
         super().__init__()
+        self.centre = centre
         if window < 2:
             raise ValueError(f"window={window}: self-expression needs at least 2 time steps")
         self.threshold, self.exclude_self, self.sigma_t = float(threshold), exclude_self, sigma_t
@@ -55,9 +57,18 @@ class SelfExpressiveTemporal(nn.Module):
     def forward(
         self, z: torch.Tensor, windows: torch.Tensor, q: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(Z_SE, C)`` for embeddings ``z`` ``(B, T, D)`` of windows ``windows`` ``(B,)``."""
+        """``(Z_SE, C)`` for embeddings ``z`` ``(B, T, D)`` of windows ``windows`` ``(B,)``.
+
+        With ``centre=True`` the window mean is taken out first and added back,
+        ``Z_SE = C (Z - 1 m^T) + 1 m^T``: no combination of the other steps can express a
+        common offset, so eq. (5) on raw ``Z`` would pull every embedding of the window
+        towards the origin (and away from the clustering head's centres).
+        """
         c = self.matrix(windows, q)
-        return c @ z, c
+        if not self.centre:
+            return c @ z, c
+        mean = z.mean(dim=1, keepdim=True)
+        return c @ (z - mean) + mean, c
 
 
 class SubspaceDiscriminator(nn.Module):

@@ -21,8 +21,16 @@ def temporal_weights(q: torch.Tensor, sigma_t: float) -> torch.Tensor:
     return (q @ q.transpose(1, 2)) * decay
 
 
-def self_expression_loss(z: torch.Tensor, c: torch.Tensor, lam: float) -> torch.Tensor:
-    """Eq. (5): ``||Z - C Z||_F^2 + lam ||C||_1``, summed over windows, divided by the count."""
+def self_expression_loss(
+    z: torch.Tensor, c: torch.Tensor, lam: float, centre: bool = False
+) -> torch.Tensor:
+    """Eq. (5): ``||Z - C Z||_F^2 + lam ||C||_1``, summed over windows, divided by the count.
+
+    ``centre=True`` applies it to ``Z`` minus each window's mean (see
+    :class:`~deepclust.nn.temporal_subspace.SelfExpressiveTemporal`).
+    """
+    if centre:
+        z = z - z.mean(dim=1, keepdim=True)
     residual = z - c @ z
     per_window = residual.pow(2).sum(dim=(1, 2)) + lam * c.abs().sum(dim=(1, 2))
     return per_window.mean()
@@ -93,8 +101,27 @@ def marginal_balance(q: torch.Tensor) -> torch.Tensor:
     return (q_bar * torch.log(q_bar * q.shape[-1])).sum()
 
 
+def negative_mutual_information(q: torch.Tensor) -> torch.Tensor:
+    """``L_MI`` of eq. (6) as ``-I(t; c) = E_t H(q_t) - H(q_bar)`` over the batch.
+
+    The mutual information between a time step and its cluster is high when every
+    ``q_t`` is confident and the clusters are used evenly; a degenerate solution (all
+    ``q_t`` equal, or one cluster) has ``I = 0``. Balanced one-hot assignments reach the
+    minimum ``-log K``.
+    """
+    flat = q.reshape(-1, q.shape[-1]).clamp_min(1e-12)
+    per_step = -(flat * torch.log(flat)).sum(-1).mean()
+    q_bar = flat.mean(0)
+    return per_step + (q_bar * torch.log(q_bar)).sum()
+
+
 def redundancy_penalty(q: torch.Tensor) -> torch.Tensor:
     """``L_MI`` of eq. (6) by covariance de-correlation of the cluster columns.
+
+    The paper names "contrastive or covariance de-correlation"; note that the columns of
+    a partition are negatively correlated by construction (rows sum to 1), so this form
+    alone is smallest for nearly constant ``q`` and, without the DEC term, favours soft
+    assignments; :func:`negative_mutual_information` is the default.
 
     The squared off-diagonal entries of the correlation matrix of the assignment columns
     ``q[:, k]`` across the batch: two clusters that always rise and fall together carry
@@ -114,6 +141,7 @@ __all__ = [
     "cross_subspace_penalty",
     "discriminator_loss",
     "marginal_balance",
+    "negative_mutual_information",
     "orthogonality_penalty",
     "redundancy_penalty",
     "residual_energy",
