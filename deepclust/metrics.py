@@ -32,6 +32,8 @@ from .exceptions import ConfigError, DataError
 
 __all__ = [
     "SILHOUETTE_SAMPLE_SIZE",
+    "monthly_frequency",
+    "regime_persistence",
     "contingency",
     "match_clusters",
     "map_labels",
@@ -800,6 +802,57 @@ def internal_metrics(
         "variance": float(msd.mean() / X.shape[1]),
         "inter_cluster_distance": _mean_centroid_distance(centroids),
     }
+
+
+# ------------------------------------------------------------------ regimes in time
+
+
+def regime_persistence(labels: Any) -> dict[str, Any]:
+    """Mean run length of each regime in a time-ordered label sequence (in time steps).
+
+    A run is a maximal stretch of consecutive steps with the same label. Returns
+    ``mean_run_length`` (over all runs), ``per_cluster`` (label -> mean run length of
+    its runs) and ``n_runs``. A climatologist reads it as how long a regime persists
+    once entered; a clustering of noise gives runs near ``1 / (1 - 1/K)`` steps.
+    """
+    lab = _as_labels(labels, "labels")
+    if lab.size == 0:
+        raise DataError("labels is empty; expected one label per time step")
+    change = np.flatnonzero(lab[1:] != lab[:-1]) + 1
+    starts = np.r_[0, change]
+    lengths = np.diff(np.r_[starts, lab.size])
+    run_labels = lab[starts]
+    per = {
+        k.item() if hasattr(k, "item") else k: float(lengths[run_labels == k].mean())
+        for k in np.unique(run_labels)
+    }
+    return {
+        "mean_run_length": float(lengths.mean()),
+        "per_cluster": per,
+        "n_runs": int(lengths.size),
+    }
+
+
+def monthly_frequency(labels: Any, months: Any, n_clusters: int | None = None) -> np.ndarray:
+    """Share of the steps of each calendar month (rows 1-12) that fall in each cluster.
+
+    Rows of months without steps are zero; other rows sum to 1.
+    """
+    lab = _as_labels(labels, "labels")
+    mon = np.asarray(months).astype(np.int64).ravel()
+    if mon.shape != lab.shape:
+        raise DataError(f"months has {mon.size} entries for {lab.size} labels; expected one each")
+    if mon.size and (mon.min() < 1 or mon.max() > 12):
+        raise DataError("months must be calendar months 1-12")
+    if lab.size and (not np.issubdtype(lab.dtype, np.integer) or lab.min() < 0):
+        raise DataError("labels must be cluster indices 0, 1, ...; expected non-negative integers")
+    k = int(n_clusters or (lab.max() + 1 if lab.size else 1))
+    if lab.size and lab.max() >= k:
+        raise DataError(f"label {lab.max()} is not below n_clusters={k}")
+    table = np.zeros((12, k))
+    np.add.at(table, (mon - 1, lab), 1.0)
+    totals = table.sum(1, keepdims=True)
+    return np.divide(table, totals, out=np.zeros_like(table), where=totals > 0)
 
 
 # ------------------------------------------------------------------ numerical rank

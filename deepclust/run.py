@@ -346,6 +346,28 @@ def compute_metrics(
         ok = labels >= 0
         if np.unique(labels[ok]).size >= 2:
             out.update({k: float(v) for k, v in internal_metrics(X[ok], labels[ok]).items()})
+    if ds.kind == "climate":
+        out.update(climate_checks(ds, labels))
+    return out
+
+
+def climate_checks(ds: Dataset, labels: np.ndarray) -> dict[str, Any]:
+    """What a climate scientist checks beside the internal metrics (A-DATSC issue).
+
+    ``mean_run_length``: how many consecutive steps a regime persists (time order);
+    ``nmi_with_month``: NMI between the clusters and the calendar month, an external
+    sanity check where a seasonal cycle is known (reported, never used to tune).
+    """
+    from .metrics import nmi, regime_persistence
+    from .plots import calendar_of
+
+    ok = labels >= 0
+    if ok.sum() < 2:
+        return {}
+    out: dict[str, Any] = {"mean_run_length": regime_persistence(labels[ok])["mean_run_length"]}
+    cal = calendar_of(ds.time, ds.n_samples)
+    if cal is not None and np.unique(cal.month).size > 1:
+        out["nmi_with_month"] = float(nmi(cal.month[ok], labels[ok]))
     return out
 
 

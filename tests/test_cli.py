@@ -423,6 +423,8 @@ def test_climate_kmeans(tmp_path, capsys):
     assert -1.0 <= metrics["silhouette"] <= 1.0
     assert metrics["davies_bouldin"] > 0 and metrics["calinski_harabasz"] > 0
     assert all(np.isfinite(metrics[k]) for k in internal)
+    assert metrics["mean_run_length"] >= 1.0
+    assert 0.0 <= metrics["nmi_with_month"] <= 1.0
     assert_png(out / "regime_timeline.png")
 
 
@@ -543,3 +545,21 @@ def test_demo_prints_table_and_writes_picture(tmp_path, capsys):
     assert "| method | ACC | NMI | ARI | seconds |" in stdout
     assert (out / "metrics.md").read_text().count("\n") == len(rows) + 2
     assert_png(out / "demo.png")
+
+
+def test_adatsc_run_labels_every_time_step(tmp_path, capsys):
+    out = tmp_path / "adatsc"
+    sets = ["window=4", "filters=[4, 8]", "latent_dim=8", "heads=2", "pretrain_epochs=1",
+            "epochs=1", "n_init=2", "n_real=4", "n_fake=4"]  # fmt: skip
+    args = ["run", "adatsc", "--data", "synthetic:climate", "--n-clusters", "4", "--out", out]
+    for opt in ("n_time=48", "n_lat=8", "n_lon=8"):
+        args += ["--data-opt", opt]
+    for item in sets:
+        args += ["--set", item]
+    rc, _, err = run_cli(capsys, *args)
+    assert rc == 0, err
+    labels = np.load(out / "labels.npy")
+    assert labels.shape == (48,) and labels.min() >= 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert {"acc", "nmi", "silhouette", "mean_run_length"} <= set(metrics)
+    assert_png(out / "regime_timeline.png")

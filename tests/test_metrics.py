@@ -407,3 +407,29 @@ def test_parameter_errors():
         M.numerical_rank(np.ones(3))
     with pytest.raises(DataError, match="W contains 1 NaN"):
         M.numerical_rank(np.array([[1.0, np.nan]]))
+
+
+def test_regime_persistence_by_hand():
+    from deepclust.metrics import regime_persistence
+
+    out = regime_persistence([0, 0, 0, 1, 1, 0, 2, 2, 2, 2])
+    assert out["n_runs"] == 4
+    assert out["mean_run_length"] == pytest.approx(10 / 4)
+    assert out["per_cluster"] == {0: 2.0, 1: 2.0, 2: 4.0}
+    assert regime_persistence([3])["mean_run_length"] == 1.0
+    with pytest.raises(DataError, match="empty"):
+        regime_persistence([])
+
+
+def test_monthly_frequency_by_hand():
+    from deepclust.metrics import monthly_frequency
+
+    table = monthly_frequency([0, 1, 1, 2], [1, 1, 2, 2], n_clusters=4)
+    assert table.shape == (12, 4)
+    np.testing.assert_allclose(table[0], [0.5, 0.5, 0, 0])
+    np.testing.assert_allclose(table[1], [0, 0.5, 0.5, 0])
+    assert table[2:].sum() == 0
+    with pytest.raises(DataError, match="months"):
+        monthly_frequency([0, 1], [0, 13])
+    with pytest.raises(DataError, match="one each"):
+        monthly_frequency([0, 1], [1])
