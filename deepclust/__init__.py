@@ -33,6 +33,7 @@ _LAZY = {
     "GaussianMixture": "deepclust.methods.classic",
     "KMeans": "deepclust.methods.classic",
     "SCDSC": "deepclust.methods.scdsc",
+    "ADATSC": "deepclust.methods.adatsc",
     "SpectralClustering": "deepclust.methods.classic",
     "VaDE": "deepclust.methods.vade",
     "Autoencoder": "deepclust.pretraining",
