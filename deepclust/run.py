@@ -40,6 +40,7 @@ PREPROCESS_KEYS = {
     "standardize": "true or false",
     "pca": "a positive integer (number of components)",
     "region": "'labelled' or 'all'",
+    "anomalies": "true or false (climate data: seasonal cycle and trend removed)",
 }
 #: Most threads a run may ask for (more than the cores only oversubscribes them).
 MAX_THREADS = 1024
@@ -63,7 +64,7 @@ class RunSettings:
     data_options : dict
         Loader options.
     preprocess : dict
-        ``standardize``, ``pca``, ``region`` (see :data:`PREPROCESS_KEYS`).
+        ``standardize``, ``pca``, ``region``, ``anomalies`` (see :data:`PREPROCESS_KEYS`).
     seed : int
         ``random_state`` of the estimator.
     threads : int, optional
@@ -199,6 +200,26 @@ def check_preprocess(preprocess: dict[str, Any]) -> None:
     region = preprocess.get("region", "labelled")
     if region not in ("labelled", "all"):
         raise ConfigError(f"preprocess region={region!r}; expected {PREPROCESS_KEYS['region']}")
+    anomalies = preprocess.get("anomalies")
+    if anomalies is not None and not isinstance(anomalies, bool):
+        raise ConfigError(
+            f"preprocess anomalies={anomalies!r}; expected {PREPROCESS_KEYS['anomalies']}"
+        )
+
+
+def with_anomalies(ds: Dataset) -> Dataset:
+    """``ds`` with its cube replaced by standardised anomalies (``preprocess anomalies``)."""
+    from dataclasses import replace
+
+    from .data.anomalies import standardised_anomalies
+
+    if ds.kind != "climate" or ds.cube is None:
+        raise ConfigError(
+            f"preprocess anomalies=true needs climate data; {ds.name} is {ds.kind} data"
+        )
+    cube = standardised_anomalies(ds.cube, ds.time)
+    extra = {**ds.extra, "anomalies": "3 annual harmonics and a linear trend removed"}
+    return replace(ds, cube=cube, X=cube.reshape(cube.shape[0], -1), extra=extra)
 
 
 def build_estimator(
@@ -431,6 +452,9 @@ def run(
         set_num_threads(int(settings.threads))
     with progress.stage(f"loading {settings.data}"):
         ds = load(settings.data, **settings.data_options)
+    if settings.preprocess.get("anomalies"):
+        with progress.stage("standardised anomalies"):
+            ds = with_anomalies(ds)
     settings = settings.resolved(ds)
     notes = _data_file_notes(settings)
     est = build_estimator(settings.method, settings.n_clusters, settings.params, settings.seed)
