@@ -977,6 +977,66 @@ def plot_regime_timeline(
 # ------------------------------------------------------------------------- others
 
 
+def cluster_mean_anomalies(cube: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean of each cluster's steps minus the mean of all steps: ``(K, lat, lon, var)``.
+
+    Returns the maps and the cluster ids (sorted); steps labelled < 0 are ignored.
+    """
+    ok = labels >= 0
+    ids = np.unique(labels[ok])
+    with warnings.catch_warnings():  # all-NaN cells (land in SST) stay NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        overall = np.nanmean(cube[ok], axis=0)
+        maps = np.stack([np.nanmean(cube[labels == k], axis=0) - overall for k in ids])
+    return maps, ids
+
+
+def plot_cluster_anomaly_maps(
+    cube: np.ndarray,
+    labels: np.ndarray,
+    *,
+    variables: Sequence[str] | None = None,
+    lat: np.ndarray | None = None,
+    lon: np.ndarray | None = None,
+    title: str = "",
+    path: str | os.PathLike | None = None,
+) -> plt.Figure:
+    """One map per (cluster, variable): the cluster's mean anomaly, diverging colours.
+
+    Every variable has one symmetric colour scale across clusters, so rows compare;
+    axes are longitude/latitude when the coordinates are given (no coastlines: cartopy
+    is not a dependency).
+    """
+    maps, ids = cluster_mean_anomalies(np.asarray(cube, dtype=np.float64), np.asarray(labels))
+    k, _, _, v = maps.shape
+    names = list(variables) if variables is not None else [f"var {i}" for i in range(v)]
+    fig, axes = plt.subplots(
+        k, v, figsize=(2.6 * v + 1.2, 2.0 * k + 0.8), squeeze=False, constrained_layout=True
+    )
+    extent = None
+    if lat is not None and lon is not None and len(lat) > 1 and len(lon) > 1:
+        if lat[0] > lat[-1]:  # north up: rows in increasing latitude for origin="lower"
+            maps, lat = maps[:, ::-1], np.asarray(lat)[::-1]
+        extent = (float(lon[0]), float(lon[-1]), float(lat[0]), float(lat[-1]))
+    counts = {c: int((labels == c).sum()) for c in ids}
+    for j in range(v):
+        scale = float(np.nanmax(np.abs(maps[..., j]))) or 1.0
+        for i, c in enumerate(ids):
+            ax = axes[i, j]
+            im = ax.imshow(maps[i, :, :, j], cmap="RdBu_r", vmin=-scale, vmax=scale,
+                           origin="lower", extent=extent, aspect="auto")  # fmt: skip
+            if i == 0:
+                ax.set_title(names[j], fontsize=9)
+            if j == 0:
+                ax.set_ylabel(f"{_regime_name(c)} (n={counts[c]})", fontsize=8)
+            ax.tick_params(labelsize=6)
+        fig.colorbar(im, ax=axes[:, j], shrink=0.5, label="anomaly (input units)")
+    fig.suptitle(_join_title(title, "cluster mean minus overall mean"), fontsize=10)
+    if path is not None:
+        save_figure(fig, path)
+    return fig
+
+
 def plot_generated_samples(
     images: np.ndarray,
     variances: np.ndarray,

@@ -622,6 +622,11 @@ def draw(result: RunResult, path: Path) -> Path:
         )
     elif ds.kind == "climate":
         plots.plot_regime_timeline(ds.time, labels, title=title, path=path, metrics=result.metrics)
+        if ds.cube is not None:
+            plots.plot_cluster_anomaly_maps(
+                ds.cube, labels, variables=ds.variables or None, lat=ds.extra.get("lat"),
+                lon=ds.extra.get("lon"), title=title, path=path.with_name("anomaly_maps.png"),
+            )  # fmt: skip
     else:
         region, emb = result.region, result.embedding
         if emb is None or len(emb) != len(region):

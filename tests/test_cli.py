@@ -426,6 +426,7 @@ def test_climate_kmeans(tmp_path, capsys):
     assert metrics["mean_run_length"] >= 1.0
     assert 0.0 <= metrics["nmi_with_month"] <= 1.0
     assert_png(out / "regime_timeline.png")
+    assert_png(out / "anomaly_maps.png")
 
 
 # ------------------------------------------------------------------ listing commands

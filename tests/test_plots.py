@@ -373,3 +373,20 @@ def test_demo_panels_have_acc_in_titles_and_a_class_legend(tmp_path):
     assert "split" in titles[2] and "ACC 0.833" in titles[2]
     assert [t.get_text() for t in caught["fig"].legends[0].get_texts()] == ["0", "1", "2"]
     assert texts(caught["fig"].axes[2].get_legend()) == ["3"]  # the unmatched cluster
+
+
+def test_cluster_mean_anomalies_by_hand_and_picture(tmp_path):
+    from deepclust.plots import cluster_mean_anomalies, plot_cluster_anomaly_maps
+
+    cube = np.zeros((4, 2, 3, 2))
+    cube[:2, 0, 0, 0] = 2.0  # cluster 0 is warm in one cell
+    cube[:, 1, 1, 1] = np.nan  # a land cell stays blank
+    labels = np.array([0, 0, 1, 1])
+    maps, ids = cluster_mean_anomalies(cube, labels)
+    assert ids.tolist() == [0, 1] and maps.shape == (2, 2, 3, 2)
+    assert maps[0, 0, 0, 0] == 1.0 and maps[1, 0, 0, 0] == -1.0
+    assert np.isnan(maps[:, 1, 1, 1]).all()
+    path = tmp_path / "maps.png"
+    plot_cluster_anomaly_maps(cube, labels, variables=["t", "p"], lat=np.arange(2.0),
+                              lon=np.arange(3.0), path=path)  # fmt: skip
+    assert path.stat().st_size > 1000
