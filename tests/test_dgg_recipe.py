@@ -65,6 +65,7 @@ def test_classifier_pretraining_on_means_uses_the_authors_schedule():
     est = DGG(2, classifier_pretraining="means", random_state=0, device="cpu")
     est.device_, est.history_ = torch.device("cpu"), []
     est.classifier_ = torch.nn.Linear(3, 2)
+    est._resolve_recipe(mu.numpy())
     est._pretrain_classifier(mu, logvar, pseudo)
     stages = [h for h in est.history_ if h["stage"] == "classifier"]
     assert len(stages) == 30  # "auto" is the authors' 30 epochs
@@ -107,3 +108,24 @@ def test_recipe_switches_are_validated_before_training(param, bad, moons):
 
     with pytest.raises(ConfigError, match=param):
         DGG(2, **{param: bad}).fit(moons[0])
+
+
+def test_recipe_auto_follows_the_number_of_features_and_switches_override():
+    est = DGG(2)
+    est._resolve_recipe(np.zeros((5, 2)))
+    assert est.recipe_ == "paper" and est.kernel_weights_ == "gaussian"
+    assert est.weight_decay_ == 0.0 and est.gamma_source_ == "samples"
+    est._resolve_recipe(np.zeros((5, 64)))
+    assert est.recipe_ == "authors" and est.classifier_pretraining_ == "means"
+    assert est.weight_decay_ == 1e-4 and est.logvar_init_ == "fresh"
+    mixed = DGG(2, recipe="authors", kernel_weights="gaussian", weight_decay=0.0)
+    mixed._resolve_recipe(np.zeros((5, 2)))
+    assert mixed.kernel_weights_ == "gaussian" and mixed.weight_decay_ == 0.0
+    assert mixed.mixture_variance_ == "means"
+
+
+def test_authors_recipe_skips_the_vae_stage(moons):
+    X, _ = moons
+    est = DGG(2, recipe="authors", **{**FAST, "vae_epochs": "auto"}).fit(X)
+    assert not [h for h in est.history_ if h["stage"] == "vae"]
+    assert len([h for h in est.history_ if h["stage"] == "classifier"]) == 2

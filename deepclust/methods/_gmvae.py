@@ -168,7 +168,7 @@ class GaussianMixtureVAE(UsesAutoencoder, DeepClusterer):
     def _build_vae(self, ae: Autoencoder) -> None:
         net: MLPAutoencoder = ae.network_
         self.dims_ = net.dims
-        init = getattr(self, "logvar_init", "small")
+        init = getattr(self, "logvar_init_", "small")
         self.encoder_ = GaussianEncoder.from_autoencoder(net, init).to(self.device_)
         self.decoder_ = copy_decoder(net).to(self.device_)
 

@@ -68,9 +68,9 @@ class DGG(GaussianMixtureVAE):
     affinity : {"auto", "raw", "embedding", "siamese"}
         Space in which neighbours and eq. (32) distances are computed. ``"auto"``: raw
         data for low-dimensional inputs (<= 10 features), Siamese embedding otherwise.
-    kernel_weights : {"gaussian", "uniform"}
+    kernel_weights : {"auto", "gaussian", "uniform"}
         Eq. (32) Gaussian kernel, or equal weights ``1/N_s`` (what the authors' released
-        code uses).
+        code uses); ``"auto"`` follows ``recipe``.
     kernel_scale : "median" or float
         ``s_i`` of eq. (32); "median": the median distance to the row's neighbours.
     likelihood : {"auto", "bernoulli", "gaussian"}
@@ -92,23 +92,35 @@ class DGG(GaussianMixtureVAE):
     ae_layerwise_epochs, ae_finetune_epochs, ae_lr
         Autoencoder pretraining when ``pretrained`` is None.
     vae_epochs, classifier_epochs : int or "auto"
-        VAE stage and classifier pretraining of the initialisation (§4). ``0`` VAE
-        epochs skips the VAE stage (the authors' MNIST code goes from the autoencoder
-        straight to k-means); ``"auto"`` classifier epochs: 30 (the authors') with
-        ``classifier_pretraining="means"``, else about 1,000 steps.
-    classifier_pretraining : {"samples", "means"}
+        VAE stage and classifier pretraining of the initialisation (§4). ``"auto"`` VAE
+        epochs: about 1,000 steps with the paper's recipe, 0 (no VAE stage: the authors'
+        code goes from the autoencoder straight to k-means) with the authors';
+        ``"auto"`` classifier epochs: 30 (the authors') when pretraining on the means,
+        else about 1,000 steps.
+    recipe : {"auto", "paper", "authors"}
+        The initialisation and training details that the paper leaves open, as a set:
+        ``"paper"`` (§4.1's synthetic-data setting: Gaussian eq. (32) weights, classifier
+        pretrained on samples, mixture variances of the samples, small log-variance head,
+        no weight decay, gamma of eq. (31) from the training samples, a VAE stage) or
+        ``"authors"`` (their released MNIST script: uniform weights, classifier on the
+        means with SGD, variances of the means, fresh log-variance head, weight decay
+        1e-4, gamma from the means, no VAE stage). ``"auto"``: ``"paper"`` for up to 10
+        features, ``"authors"`` above. Each switch below set to anything but ``"auto"``
+        overrides the recipe; ``recipe_`` and the switches with a trailing ``_`` record
+        what was used.
+    classifier_pretraining : {"auto", "samples", "means"}
         ``"samples"``: ``f2`` is fitted to the k-means labels from samples
         ``z ~ q(z|x)`` with Adam 1e-3; ``"means"``: from the latent means with SGD lr
         0.02, momentum 0.9, weight decay 1e-4 (the authors' code).
-    mixture_variance : {"total", "means"}
+    mixture_variance : {"auto", "total", "means"}
         Initial component variances: ``Var(mu~) + E[sigma~^2]`` within each k-means
         cluster, or ``Var(mu~)`` only (the authors').
-    logvar_init : {"small", "fresh"}
+    logvar_init : {"auto", "small", "fresh"}
         The encoder's new log-variance head: zero weights and bias -4, or the default
         random initialisation (the authors').
-    weight_decay : float
+    weight_decay : "auto" or float
         Adam (L2) weight decay of the joint training (the authors: 1e-4).
-    gamma_source : {"samples", "means"}
+    gamma_source : {"auto", "samples", "means"}
         The ``gamma_j`` that eq. (31) uses for ``pi_i``: the classifier on the training
         samples ``z`` of the latest step (``"samples"``), or on the latent means
         (``"means"``, the authors'; the whole table is recomputed from the current
@@ -156,18 +168,19 @@ class DGG(GaussianMixtureVAE):
         "n_neighbors": [non_negative_int()],
         "n_candidates": [positive_int(), None],
         "affinity": [StrOptions({"auto", "raw", "embedding", "siamese"})],
-        "kernel_weights": [StrOptions({"gaussian", "uniform"})],
+        "kernel_weights": [StrOptions({"auto", "gaussian", "uniform"})],
         "kernel_scale": [StrOptions({"median"}), positive_real()],
         "vae_epochs": [AUTO, non_negative_int()],
         "classifier_epochs": [AUTO, non_negative_int()],
         "siamese_epochs": [AUTO, non_negative_int()],
         "siamese_positives": [positive_int()],
         "siamese_margin": [positive_real()],
-        "classifier_pretraining": [StrOptions({"samples", "means"})],
-        "mixture_variance": [StrOptions({"total", "means"})],
-        "logvar_init": [StrOptions({"small", "fresh"})],
-        "weight_decay": [non_negative_real()],
-        "gamma_source": [StrOptions({"samples", "means"})],
+        "recipe": [StrOptions({"auto", "paper", "authors"})],
+        "classifier_pretraining": [StrOptions({"auto", "samples", "means"})],
+        "mixture_variance": [StrOptions({"auto", "total", "means"})],
+        "logvar_init": [StrOptions({"auto", "small", "fresh"})],
+        "weight_decay": [AUTO, non_negative_real()],
+        "gamma_source": [StrOptions({"auto", "samples", "means"})],
     }
 
     def __init__(
@@ -177,7 +190,7 @@ class DGG(GaussianMixtureVAE):
         n_neighbors: int = 20,
         n_candidates: int | None = None,
         affinity: str = "auto",
-        kernel_weights: str = "gaussian",
+        kernel_weights: str = "auto",
         kernel_scale: Any = "median",
         likelihood: str = "auto",
         lam: Any = "auto",
@@ -193,11 +206,12 @@ class DGG(GaussianMixtureVAE):
         siamese_epochs: Any = "auto",
         siamese_positives: int = 2,
         siamese_margin: float = 3.0,
-        classifier_pretraining: str = "samples",
-        mixture_variance: str = "total",
-        logvar_init: str = "small",
-        weight_decay: float = 0.0,
-        gamma_source: str = "samples",
+        recipe: str = "auto",
+        classifier_pretraining: str = "auto",
+        mixture_variance: str = "auto",
+        logvar_init: str = "auto",
+        weight_decay: Any = "auto",
+        gamma_source: str = "auto",
         epochs: Any = "auto",
         lr: Any = "auto",
         lr_decay: float = 0.9,
@@ -231,6 +245,7 @@ class DGG(GaussianMixtureVAE):
         self.siamese_epochs = siamese_epochs
         self.siamese_positives = siamese_positives
         self.siamese_margin = siamese_margin
+        self.recipe = recipe
         self.classifier_pretraining = classifier_pretraining
         self.mixture_variance = mixture_variance
         self.logvar_init = logvar_init
@@ -269,15 +284,48 @@ class DGG(GaussianMixtureVAE):
             raise ConfigError(
                 f"affinity={self.affinity!r}; expected 'auto', 'raw', 'embedding' or 'siamese'"
             )
-        if self.kernel_weights not in ("gaussian", "uniform"):
+        if self.kernel_weights not in ("auto", "gaussian", "uniform"):
             raise ConfigError(
-                f"kernel_weights={self.kernel_weights!r}; expected 'gaussian' or 'uniform'"
+                f"kernel_weights={self.kernel_weights!r}; expected 'auto', 'gaussian' or 'uniform'"
             )
+
+    # ----------------------------------------------------------------- recipe
+    #: the initialisation and training details of each recipe (``recipe`` docstring)
+    RECIPES: ClassVar[dict[str, dict[str, Any]]] = {
+        "paper": {
+            "classifier_pretraining": "samples",
+            "mixture_variance": "total",
+            "logvar_init": "small",
+            "weight_decay": 0.0,
+            "gamma_source": "samples",
+            "kernel_weights": "gaussian",
+        },
+        "authors": {
+            "classifier_pretraining": "means",
+            "mixture_variance": "means",
+            "logvar_init": "fresh",
+            "weight_decay": 1e-4,
+            "gamma_source": "means",
+            "kernel_weights": "uniform",
+        },
+    }
+
+    def _resolve_recipe(self, X: np.ndarray) -> None:
+        """``recipe_`` and every ``"auto"`` switch (``classifier_pretraining_``, ...)."""
+        recipe = self.recipe
+        if recipe == "auto":
+            recipe = "paper" if X.shape[1] <= 10 else "authors"
+        self.recipe_ = recipe
+        for name, value in self.RECIPES[recipe].items():
+            given = getattr(self, name)
+            setattr(self, f"{name}_", value if given == "auto" else given)
+        self.weight_decay_ = float(self.weight_decay_)
 
     # -------------------------------------------------------------------- fit
     def _fit_once(self, X: np.ndarray) -> None:
         n = X.shape[0]
         self._check_params(n)
+        self._resolve_recipe(X)
         self.likelihood_ = self._resolve_likelihood(X)
         data = self._as_tensor(X)
 
@@ -286,7 +334,10 @@ class DGG(GaussianMixtureVAE):
         self._build_vae(ae)
         self.prior_ = GaussianMixturePrior(self.n_clusters, self.dims_[-1]).to(self.device_)
         self.classifier_ = classifier_head(self.dims_[-1], self.n_clusters).to(self.device_)
-        vae_epochs = self._epochs(self.vae_epochs, n, 1000, 5, 50, "vae_epochs")
+        if self.vae_epochs == "auto" and self.recipe_ == "authors":
+            vae_epochs = 0  # the authors' code goes from the autoencoder straight to k-means
+        else:
+            vae_epochs = self._epochs(self.vae_epochs, n, 1000, 5, 50, "vae_epochs")
         self.lr_ = self._resolve_lr()
         self._fit_vae(data, vae_epochs, lr=self.lr_)
 
@@ -295,7 +346,7 @@ class DGG(GaussianMixtureVAE):
 
         # §4: k-means on latent means -> mixture; classifier pretrained on the labels.
         mu, logvar = self._encode(data)
-        pseudo = self._kmeans_init(mu, logvar, self.mixture_variance)
+        pseudo = self._kmeans_init(mu, logvar, self.mixture_variance_)
         self._pretrain_classifier(mu, logvar, pseudo)
 
         # Joint training of eq. (19) with the pi updates of eq. (31).
@@ -329,7 +380,7 @@ class DGG(GaussianMixtureVAE):
         idx, dist = knn(feats, cand)
         rng = np.random.default_rng(derive_seed(self.random_state, 4))
         idx, dist = subsample_neighbours(idx, dist, s, rng)
-        if self.kernel_weights == "uniform":
+        if self.kernel_weights_ == "uniform":
             w = np.full(idx.shape, 1.0 / s, np.float32)
         else:
             w = gaussian_affinity(dist, self.kernel_scale)
@@ -429,7 +480,7 @@ class DGG(GaussianMixtureVAE):
     ) -> None:
         """Fit ``f2`` to the k-means pseudo-labels (§4), on samples of ``q(z|x)`` or on means."""
         target = torch.as_tensor(pseudo, dtype=torch.long, device=self.device_)
-        on_means = self.classifier_pretraining == "means"
+        on_means = self.classifier_pretraining_ == "means"
         params = self.classifier_.parameters()
         if on_means:  # the authors' recipe
             opt = torch.optim.SGD(params, lr=0.02, momentum=0.9, weight_decay=1e-4)
@@ -515,7 +566,7 @@ class DGG(GaussianMixtureVAE):
         z = self._sample(mu, logvar)
         x_hat = self.decoder_(z)
         gamma = torch.softmax(self.classifier_(z), dim=1)
-        if self.gamma_source == "means":
+        if self.gamma_source_ == "means":
             with torch.no_grad():
                 table_gamma = torch.softmax(self.classifier_(mu.detach()), dim=1)
         else:
@@ -551,7 +602,7 @@ class DGG(GaussianMixtureVAE):
         self._refresh_pi(graph, tables, torch.arange(n, device=self.device_))
         modules = [self.encoder_, self.decoder_, self.classifier_, self.prior_]
         params = [p for m in modules for p in m.parameters() if p is not self.prior_.pi_logits]
-        opt = adam(params, lr=self.lr_, weight_decay=float(self.weight_decay))
+        opt = adam(params, lr=self.lr_, weight_decay=self.weight_decay_)
         sched = torch.optim.lr_scheduler.StepLR(opt, self.lr_decay_every, self.lr_decay)
         state = {
             "encoder": self.encoder_,
@@ -578,12 +629,12 @@ class DGG(GaussianMixtureVAE):
                 with torch.no_grad():
                     self._update_gamma(graph, tables, idx, gamma, entries)
             with torch.no_grad():
-                if self.gamma_source == "means":
+                if self.gamma_source_ == "means":
                     # every gamma_j from the current networks, not from past steps
                     tables["gamma"].copy_(self._responsibilities(data))
                     self.classifier_.train()
                 self._sync_neighbour_sums(graph, tables)
-                if self.gamma_source == "means":
+                if self.gamma_source_ == "means":
                     self._refresh_pi(graph, tables, torch.arange(n, device=self.device_))
             sched.step()
             return {"loss": total / n}
