@@ -32,7 +32,6 @@ from .exceptions import ConfigError, DataError
 
 __all__ = [
     "SILHOUETTE_SAMPLE_SIZE",
-    "monthly_frequency",
     "regime_persistence",
     "contingency",
     "match_clusters",
@@ -831,28 +830,6 @@ def regime_persistence(labels: Any) -> dict[str, Any]:
         "per_cluster": per,
         "n_runs": int(lengths.size),
     }
-
-
-def monthly_frequency(labels: Any, months: Any, n_clusters: int | None = None) -> np.ndarray:
-    """Share of the steps of each calendar month (rows 1-12) that fall in each cluster.
-
-    Rows of months without steps are zero; other rows sum to 1.
-    """
-    lab = _as_labels(labels, "labels")
-    mon = np.asarray(months).astype(np.int64).ravel()
-    if mon.shape != lab.shape:
-        raise DataError(f"months has {mon.size} entries for {lab.size} labels; expected one each")
-    if mon.size and (mon.min() < 1 or mon.max() > 12):
-        raise DataError("months must be calendar months 1-12")
-    if lab.size and (not np.issubdtype(lab.dtype, np.integer) or lab.min() < 0):
-        raise DataError("labels must be cluster indices 0, 1, ...; expected non-negative integers")
-    k = int(n_clusters or (lab.max() + 1 if lab.size else 1))
-    if lab.size and lab.max() >= k:
-        raise DataError(f"label {lab.max()} is not below n_clusters={k}")
-    table = np.zeros((12, k))
-    np.add.at(table, (mon - 1, lab), 1.0)
-    totals = table.sum(1, keepdims=True)
-    return np.divide(table, totals, out=np.zeros_like(table), where=totals > 0)
 
 
 # ------------------------------------------------------------------ numerical rank

@@ -419,17 +419,3 @@ def test_regime_persistence_by_hand():
     assert regime_persistence([3])["mean_run_length"] == 1.0
     with pytest.raises(DataError, match="empty"):
         regime_persistence([])
-
-
-def test_monthly_frequency_by_hand():
-    from deepclust.metrics import monthly_frequency
-
-    table = monthly_frequency([0, 1, 1, 2], [1, 1, 2, 2], n_clusters=4)
-    assert table.shape == (12, 4)
-    np.testing.assert_allclose(table[0], [0.5, 0.5, 0, 0])
-    np.testing.assert_allclose(table[1], [0, 0.5, 0.5, 0])
-    assert table[2:].sum() == 0
-    with pytest.raises(DataError, match="months"):
-        monthly_frequency([0, 1], [0, 13])
-    with pytest.raises(DataError, match="one each"):
-        monthly_frequency([0, 1], [1])

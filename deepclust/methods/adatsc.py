@@ -461,14 +461,14 @@ class ADATSC(DeepClusterer):
     def _embed_windows(
         self, data: torch.Tensor, steps: torch.Tensor, tau: float = 1.0
     ) -> dict[str, torch.Tensor]:
-        """``z``, ``q`` and ``C`` of every window, in eval mode."""
+        """``z``, ``q`` and ``C`` of every window, in eval mode (the decoder is not run)."""
         net = self.network_
         net.eval()
         parts: dict[str, list[torch.Tensor]] = {"z": [], "q": [], "c": []}
         bs = max(1, int(self.batch_size))
         for start in range(0, len(steps), bs):
             windows = torch.arange(start, min(start + bs, len(steps)), device=steps.device)
-            out = net(data[steps[windows]], windows, tau)
+            out = net.code(data[steps[windows]], windows, tau)
             for key in parts:
                 parts[key].append(out[key])
         net.train()

@@ -280,14 +280,6 @@ class DGG(GaussianMixtureVAE):
                 f"n_candidates={cand} must be between n_neighbors={self.n_neighbors} and "
                 f"n_samples - 1 = {n - 1}"
             )
-        if self.affinity not in ("auto", "raw", "embedding", "siamese"):
-            raise ConfigError(
-                f"affinity={self.affinity!r}; expected 'auto', 'raw', 'embedding' or 'siamese'"
-            )
-        if self.kernel_weights not in ("auto", "gaussian", "uniform"):
-            raise ConfigError(
-                f"kernel_weights={self.kernel_weights!r}; expected 'auto', 'gaussian' or 'uniform'"
-            )
 
     # ----------------------------------------------------------------- recipe
     #: the initialisation and training details of each recipe (``recipe`` docstring)
@@ -633,9 +625,10 @@ class DGG(GaussianMixtureVAE):
                     # every gamma_j from the current networks, not from past steps
                     tables["gamma"].copy_(self._responsibilities(data))
                     self.classifier_.train()
-                self._sync_neighbour_sums(graph, tables)
-                if self.gamma_source_ == "means":
+                    self._sync_neighbour_sums(graph, tables)
                     self._refresh_pi(graph, tables, torch.arange(n, device=self.device_))
+                else:
+                    self._sync_neighbour_sums(graph, tables)
             sched.step()
             return {"loss": total / n}
 

@@ -129,19 +129,28 @@ class ADATSCNetwork(nn.Module):
             q = q / q.sum(dim=1, keepdim=True)
         return q.reshape(*z.shape[:-1], -1)
 
-    def forward(
+    def code(
         self, x: torch.Tensor, windows: torch.Tensor, tau: float = 1.0
     ) -> dict[str, torch.Tensor]:
+        """Everything up to the bottleneck: ``z``, ``q``, ``z_se``, ``C`` (no decoding)."""
         out = self.embed(x)
         z = out["z"]
         q = self.assign(z, tau)
         z_se, c = self.self_expression(z, windows, q.detach())
+        out.update(q=q, z_se=z_se, c=c)
+        return out
+
+    def forward(
+        self, x: torch.Tensor, windows: torch.Tensor, tau: float = 1.0
+    ) -> dict[str, torch.Tensor]:
+        out = self.code(x, windows, tau)
+        z, z_se = out["z"], out["z_se"]
         summary = torch.cat([z.mean(1), z_se.mean(1)], dim=-1)
         code = torch.cat([z, summary.unsqueeze(1).expand(-1, z.shape[1], -1)], dim=-1)
         top = self._grid(out["nodes"], out["levels"][-1])
         top = top + self.bottleneck(code)[..., None, None]
         x_hat = self.decoder(out["levels"], top)
-        return {"z": z, "q": q, "z_se": z_se, "c": c, "x_hat": x_hat}
+        return {"z": z, "q": out["q"], "z_se": z_se, "c": out["c"], "x_hat": x_hat}
 
 
 __all__ = ["VARIANTS", "ADATSCNetwork"]
