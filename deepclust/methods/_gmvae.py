@@ -23,7 +23,7 @@ from ..nn.autoencoders import MLPAutoencoder
 from ..nn.vae import GaussianEncoder, GaussianMixturePrior, copy_decoder
 from ..objectives.gmm_vae import standard_vae_elbo
 from ..pretraining import Autoencoder, UsesAutoencoder, auto_epochs
-from ..training import adam
+from ..training import CollapseGuard, adam
 from ..utils import derive_seed, seed_everything
 from ..validation import (
     AUTO,
@@ -49,6 +49,7 @@ class GaussianMixtureVAE(UsesAutoencoder, DeepClusterer):
         "lr_decay_every": [positive_int()],
         "batch_size": [positive_int()],
         "n_init": [AUTO, positive_int()],
+        "stop_on_collapse": ["boolean"],
     }
 
     # set by subclasses' __init__
@@ -57,6 +58,7 @@ class GaussianMixtureVAE(UsesAutoencoder, DeepClusterer):
     lr: Any
     batch_size: int
     n_init: Any
+    stop_on_collapse: bool
     #: the training stage whose final loss (the negative objective) ranks restarts
     _main_stage: str
 
@@ -75,6 +77,7 @@ class GaussianMixtureVAE(UsesAutoencoder, DeepClusterer):
             return
         seed, best, runs, losses = self.random_state, None, [], []
         collapsed: list[bool] = []
+        stopped: list[bool] = []
         try:
             for r in range(n_init):
                 # every sub-step derives its seed from random_state, so vary that
@@ -84,21 +87,51 @@ class GaussianMixtureVAE(UsesAutoencoder, DeepClusterer):
                 self._run_dir = Path(ckpt) / f"run{r}" if ckpt else None
                 self.history_ = []
                 self._fit_once(X)
-                loss = [h["loss"] for h in self.history_ if h["stage"] == self._main_stage][-1]
                 for h in self.history_:
                     h["run"] = r
                 runs += self.history_
-                losses.append(float(loss))
+                losses.append(self._kept_loss())
                 collapsed.append(is_collapsed(self.labels_, self.n_clusters))
-                # a collapsed run (one cluster, or empty ones) loses to any that is not
-                rank = (collapsed[-1], float(loss))
-                if best is None or rank < (collapsed[best], losses[best]):
+                stopped.append(getattr(self, "collapse_stopped_epoch_", None) is not None)
+                # a collapsed run (one cluster, or empty ones) loses to any that is not,
+                # and one the collapse guard stopped early to any that trained to the end
+                rank = (collapsed[-1], stopped[-1], losses[-1])
+                if best is None or rank < (collapsed[best], stopped[best], losses[best]):
                     best, state = r, self._learned_state()
         finally:
             self.random_state, self._run_dir = seed, None
         self.__dict__.update(state)
         self.history_, self.run_losses_, self.best_run_ = runs, losses, best
         self.run_collapsed_ = collapsed
+
+    def _kept_loss(self) -> float:
+        """Final loss of the kept model: the last epoch's, or, when the collapse guard
+        stopped the run, that of the epoch whose state it put back."""
+        losses = [h["loss"] for h in self.history_ if h["stage"] == self._main_stage]
+        if getattr(self, "collapse_stopped_epoch_", None) is None:
+            return float(losses[-1])
+        return float(losses[max(self.collapse_kept_epoch_, 1) - 1])
+
+    def _collapse_guard(self, state: dict[str, Any]) -> CollapseGuard | None:
+        """A :class:`~deepclust.training.CollapseGuard` over ``state`` (None when off);
+        it records the initial state as the first sound one."""
+        self.collapse_stopped_epoch_ = self.collapse_kept_epoch_ = None
+        if not self.stop_on_collapse:
+            return None
+        return CollapseGuard(state, self.n_clusters)
+
+    def _guard_epoch(
+        self, guard: CollapseGuard | None, loop: Any, labels: torch.Tensor, epoch: int
+    ) -> None:
+        """After an epoch: end the stage on a degenerate assignment (model put back)."""
+        if guard is None:
+            return
+        if guard.check(labels.cpu().numpy(), epoch):
+            loop.stop()
+        self.collapse_stopped_epoch_, self.collapse_kept_epoch_ = (
+            guard.stopped_epoch,
+            guard.kept_epoch,
+        )
 
     def _resolve_n_init(self, n_samples: int) -> int:
         n_init = self.n_init

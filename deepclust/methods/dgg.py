@@ -143,6 +143,9 @@ class DGG(GaussianMixtureVAE):
         up to 10,000 samples, else 1. A run whose assignment collapsed (empty clusters, or
         one over 90 % of the samples; label-free) ranks below every run that did not.
         ``run_losses_``, ``run_collapsed_`` and ``best_run_`` report them.
+    stop_on_collapse : bool
+        End training when the training-set assignment degenerates and put back the model
+        of the last sound epoch, as in :class:`~deepclust.methods.vade.VaDE`.
     device, random_state, verbose, checkpoint_dir, checkpoint_every, resume
         See :class:`~deepclust.base.TorchMixin`.
 
@@ -218,6 +221,7 @@ class DGG(GaussianMixtureVAE):
         lr_decay_every: int = 10,
         batch_size: int = 100,
         n_init: Any = "auto",
+        stop_on_collapse: bool = True,
         device: str = "auto",
         random_state: int | None = None,
         verbose: bool = False,
@@ -257,6 +261,7 @@ class DGG(GaussianMixtureVAE):
         self.lr_decay_every = lr_decay_every
         self.batch_size = batch_size
         self.n_init = n_init
+        self.stop_on_collapse = stop_on_collapse
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -607,8 +612,12 @@ class DGG(GaussianMixtureVAE):
         }
         loop = self._loop("dgg", n_epochs, state)
         self._tables = tables
+        model = ("encoder", "decoder", "classifier", "prior", "tables")
+        guard = self._collapse_guard({k: state[k] for k in model})
+        if guard is not None:
+            self._guard_epoch(guard, loop, gamma0.argmax(1), 0)
 
-        def epoch(_: int) -> dict[str, float]:
+        def epoch(i: int) -> dict[str, float]:
             total = 0.0
             for idx in loop.batches(n, self.batch_size):
                 idx = idx.to(self.device_)
@@ -629,6 +638,12 @@ class DGG(GaussianMixtureVAE):
                     self._refresh_pi(graph, tables, torch.arange(n, device=self.device_))
                 else:
                     self._sync_neighbour_sums(graph, tables)
+                if guard is not None:
+                    current = tables["gamma"] if self.gamma_source_ == "means" else None
+                    if current is None:
+                        current = self._responsibilities(data)
+                        self.classifier_.train()
+                    self._guard_epoch(guard, loop, current.argmax(1), i + 1)
             sched.step()
             return {"loss": total / n}
 

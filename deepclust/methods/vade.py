@@ -58,6 +58,12 @@ class VaDE(GaussianMixtureVAE):
         up to 10,000 samples, else 1. A run whose assignment collapsed (empty clusters, or
         one over 90 % of the samples; label-free) ranks below every run that did not.
         ``run_losses_``, ``run_collapsed_`` and ``best_run_`` report them.
+    stop_on_collapse : bool
+        End training when the assignment of the training set degenerates (an empty
+        cluster, or one over 90 % of the samples) and put back the model of the last
+        sound epoch (:class:`~deepclust.training.CollapseGuard`; label-free).
+        ``collapse_stopped_epoch_`` and ``collapse_kept_epoch_`` say when (None: never).
+        Such a run ranks below runs that trained to the end.
     device, random_state, verbose, checkpoint_dir, checkpoint_every, resume
         See :class:`~deepclust.base.TorchMixin`.
 
@@ -88,6 +94,7 @@ class VaDE(GaussianMixtureVAE):
         lr_decay_every: int = 10,
         batch_size: int = 100,
         n_init: Any = "auto",
+        stop_on_collapse: bool = True,
         device: str = "auto",
         random_state: int | None = None,
         verbose: bool = False,
@@ -111,6 +118,7 @@ class VaDE(GaussianMixtureVAE):
         self.lr_decay_every = lr_decay_every
         self.batch_size = batch_size
         self.n_init = n_init
+        self.stop_on_collapse = stop_on_collapse
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -161,8 +169,11 @@ class VaDE(GaussianMixtureVAE):
             "sched": sched,
         }
         loop = self._loop("vade", n_epochs, state)
+        guard = self._collapse_guard({k: state[k] for k in ("encoder", "decoder", "prior")})
+        if guard is not None:
+            self._guard_epoch(guard, loop, self._posterior(data).argmax(1), 0)
 
-        def epoch(_: int) -> dict[str, float]:
+        def epoch(i: int) -> dict[str, float]:
             total = 0.0
             for idx in loop.batches(len(data), self.batch_size):
                 x = data[idx.to(data.device)]
@@ -172,6 +183,8 @@ class VaDE(GaussianMixtureVAE):
                 opt.step()
                 total += loss.item() * len(idx)
             sched.step()
+            if guard is not None:
+                self._guard_epoch(guard, loop, self._posterior(data).argmax(1), i + 1)
             return {"loss": total / len(data)}
 
         loop.run(epoch)
