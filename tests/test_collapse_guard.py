@@ -84,7 +84,9 @@ def test_vade_stops_on_collapse_and_returns_the_sound_model(moons):
 def test_a_sound_fit_is_unchanged_by_the_guard(cls, moons):
     X, _ = moons
     extra = dict(vae_epochs=1, classifier_epochs=1, n_neighbors=5) if cls is DGG else {}
-    kw = dict(n_clusters=2, n_init=1, epochs=3, lr=1e-4, random_state=0, device="cpu", **FAST_AE, **extra)
+    kw = dict(
+        n_clusters=2, n_init=1, epochs=3, lr=1e-4, random_state=0, device="cpu", **FAST_AE, **extra
+    )
     on, off = cls(**kw).fit(X), cls(stop_on_collapse=False, **kw).fit(X)
     assert on.collapse_stopped_epoch_ is None
     np.testing.assert_array_equal(on.labels_, off.labels_)
@@ -101,9 +103,7 @@ def test_restarts_rank_a_guard_stopped_run_below_a_full_one(moons):
             loss, stop = self.script[len(self._calls)]
             self._calls.append(stop)
             self.labels_ = np.arange(len(X)) % 2
-            self.history_ = [
-                {"stage": "vade", "epoch": e, "loss": loss + e} for e in (1, 2, 3)
-            ]
+            self.history_ = [{"stage": "vade", "epoch": e, "loss": loss + e} for e in (1, 2, 3)]
             self.collapse_stopped_epoch_ = stop
             self.collapse_kept_epoch_ = None if stop is None else stop - 1
 
