@@ -27,6 +27,7 @@ _LAZY = {
     "AEGMM": "deepclust.methods.ae_gmm",
     "DEC": "deepclust.methods.dec",
     "DGG": "deepclust.methods.dgg",
+    "EDESC": "deepclust.methods.edesc",
     "IDEC": "deepclust.methods.dec",
     "FINCH": "deepclust.methods.finch",
     "FuzzyCMeans": "deepclust.methods.classic",

@@ -7,7 +7,7 @@ import pytest
 import torch
 from sklearn.base import clone
 
-from deepclust import AEGMM, DEC, DGG, IDEC, Autoencoder, VaDE
+from deepclust import AEGMM, DEC, DGG, EDESC, IDEC, Autoencoder, VaDE
 from deepclust.data.synthetic import make_half_circles
 from deepclust.exceptions import ConfigError, DataError
 from deepclust.training import TrainingLoop
@@ -19,6 +19,7 @@ FAST = {
     DEC: dict(FAST_AE, epochs=3),
     IDEC: dict(FAST_AE, epochs=3),
     AEGMM: dict(FAST_AE),
+    EDESC: dict(FAST_AE, epochs=3),
 }
 METHODS = list(FAST)
 

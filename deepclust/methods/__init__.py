@@ -31,6 +31,7 @@ _ENTRIES = [
     MethodEntry("dec", _M + "dec:DEC", "DEC: deep embedded clustering"),
     MethodEntry("idec", _M + "dec:IDEC", "IDEC: DEC with local structure preservation"),
     MethodEntry("ae-gmm", _M + "ae_gmm:AEGMM", "AE+GMM: Gaussian mixture on autoencoder features"),
+    MethodEntry("edesc", _M + "edesc:EDESC", "EDESC: deep embedded subspace clustering (bases)"),
     MethodEntry("scdsc", _M + "scdsc:SCDSC", "SCDSC: context-preserving subspace clustering (HSI)"),
     MethodEntry(
         "adatsc",
