@@ -257,3 +257,38 @@ def test_negative_mutual_information_by_hand():
     )
     one = torch.tensor([[1.0, 0.0, 0.0]] * 4)
     assert float(negative_mutual_information(one)) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_relative_energies_are_scale_free_and_match_hand_values():
+    z = torch.tensor([[[1.0, 0.0], [0.0, 2.0]]])
+    c = torch.tensor([[[0.0, 0.5], [1.0, 0.0]]])
+    # residual 7 over ||Z||^2 = 5, plus lam ||C||_1 = 0 (lam = 0)
+    assert float(self_expression_loss(z, c, 0.0, relative=True)) == pytest.approx(7 / 5)
+    for scale in (1e-3, 10.0):
+        assert float(self_expression_loss(scale * z, c, 0.0, relative=True)) == pytest.approx(
+            7 / 5, rel=1e-5
+        )
+    bases = torch.eye(2)[:, :, None].contiguous()
+    fake, fk = torch.tensor([[1.0, 1.0], [1.0, 3.0]]), torch.tensor([0, 0])
+    # sin^2 to U_0 = e1: 1/2 and 9/10
+    expected = (0.5 + 0.9) / 2
+    assert float(adversarial_loss(fake, fk, bases, relative=True)) == pytest.approx(expected)
+    assert float(adversarial_loss(1e-3 * fake, fk, bases, relative=True)) == pytest.approx(
+        expected, rel=1e-5
+    )
+
+
+def test_latent_scale_centres_codes_and_leaves_assignments_scale_free():
+    from deepclust.nn.adatsc import ADATSCNetwork
+
+    net = ADATSCNetwork(2, (8, 8), 3, 4, 3, filters=(4, 8), latent_dim=4, heads=1, patch=(2, 2))
+    z = 4.0 + 0.03 * torch.randn(50, 4, generator=torch.Generator().manual_seed(0))
+    net.set_latent_scale(z)
+    s = net.scaled(z)
+    torch.testing.assert_close(s.mean(0), torch.zeros(4), atol=1e-5, rtol=0)
+    assert float(s.pow(2).sum(1).mean()) == pytest.approx(1.0, rel=1e-4)
+    with torch.no_grad():
+        net.centers.copy_(s[:3])
+    q = net.assign(z)
+    # the kernel sees the scaled codes: a code on a centre is clearly assigned to it
+    assert float(q[0, 0]) > 0.5 and float(q[1, 1]) > 0.5

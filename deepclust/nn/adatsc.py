@@ -75,6 +75,10 @@ class ADATSCNetwork(nn.Module):
             window, n_windows, se_threshold, True, sigma_t, centre=se_centre
         )
         self.centers = nn.Parameter(torch.zeros(n_clusters, latent_dim))
+        # Fixed affine map into the space where eq. (4)'s kernel and centres live
+        # (identity until set_latent_scale).
+        self.register_buffer("z_shift", torch.zeros(latent_dim))
+        self.register_buffer("z_scale", torch.ones(()))
         # [z_t || z_bar || mean_t(Z_SE)] -> added to every top-level cell of frame t
         self.bottleneck = nn.Linear(3 * latent_dim, top)
 
@@ -120,9 +124,27 @@ class ADATSCNetwork(nn.Module):
         out["levels"] = levels
         return out
 
+    @torch.no_grad()
+    def set_latent_scale(self, z: torch.Tensor) -> None:
+        """Centre ``z`` and divide it by its RMS spread (one scalar) before eq. (4).
+
+        The Student-t kernel is not scale-free: pretrained codes that vary by 0.03
+        around a common offset of norm 4 (measured on a synthetic cube) give every
+        ``q_t`` nearly uniform (max 0.25 of 4), and DEC's sharpening has nothing to work
+        on. One isotropic scale keeps the geometry, so k-means on the scaled codes is
+        k-means on the codes.
+        """
+        flat = z.reshape(-1, z.shape[-1])
+        self.z_shift.copy_(flat.mean(0))
+        self.z_scale.copy_((flat - flat.mean(0)).pow(2).sum(1).mean().sqrt().clamp_min(1e-8))
+
+    def scaled(self, z: torch.Tensor) -> torch.Tensor:
+        """``(z - shift) / scale``: the codes as eq. (4) sees them."""
+        return (z - self.z_shift) / self.z_scale
+
     def assign(self, z: torch.Tensor, tau: float = 1.0) -> torch.Tensor:
         """Eq. (4) with temperature: ``q~_tk ∝ q_tk^(1/tau)`` for ``z`` ``(..., D)``."""
-        flat = z.reshape(-1, z.shape[-1])
+        flat = self.scaled(z.reshape(-1, z.shape[-1]))
         q = student_t_assignment(flat, self.centers, self.alpha)
         if tau != 1.0:
             q = q.pow(1.0 / tau)

@@ -22,17 +22,22 @@ def temporal_weights(q: torch.Tensor, sigma_t: float) -> torch.Tensor:
 
 
 def self_expression_loss(
-    z: torch.Tensor, c: torch.Tensor, lam: float, centre: bool = False
+    z: torch.Tensor, c: torch.Tensor, lam: float, centre: bool = False, relative: bool = False
 ) -> torch.Tensor:
     """Eq. (5): ``||Z - C Z||_F^2 + lam ||C||_1``, summed over windows, divided by the count.
 
     ``centre=True`` applies it to ``Z`` minus each window's mean (see
-    :class:`~deepclust.nn.temporal_subspace.SelfExpressiveTemporal`).
+    :class:`~deepclust.nn.temporal_subspace.SelfExpressiveTemporal`). ``relative=True``
+    divides each window's residual by ``||Z||_F^2``: the printed form is smallest for
+    ``Z -> 0``, which a decoder with skip connections does not prevent (the embeddings
+    of every time step then coincide); the ratio is unchanged by rescaling ``Z``.
     """
     if centre:
         z = z - z.mean(dim=1, keepdim=True)
-    residual = z - c @ z
-    per_window = residual.pow(2).sum(dim=(1, 2)) + lam * c.abs().sum(dim=(1, 2))
+    residual = (z - c @ z).pow(2).sum(dim=(1, 2))
+    if relative:
+        residual = residual / z.pow(2).sum(dim=(1, 2)).clamp_min(1e-12)
+    per_window = residual + lam * c.abs().sum(dim=(1, 2))
     return per_window.mean()
 
 
@@ -88,10 +93,17 @@ def discriminator_loss(
 
 
 def adversarial_loss(
-    fake: torch.Tensor, fake_cluster: torch.Tensor, bases: torch.Tensor
+    fake: torch.Tensor, fake_cluster: torch.Tensor, bases: torch.Tensor, relative: bool = False
 ) -> torch.Tensor:
-    """``L_adv = E_fake E(z_fake; U)`` on each fake's own cluster's subspace (§5.2)."""
+    """``L_adv = E_fake E(z_fake; U)`` on each fake's own cluster's subspace (§5.2).
+
+    ``relative=True`` uses ``E(z; U) / ||z||^2`` (the squared sine of the angle between
+    ``z`` and the subspace), which, unlike the energy, cannot be lowered by shrinking
+    the embeddings towards zero.
+    """
     energy = residual_energy(fake, bases).gather(1, fake_cluster[:, None]).squeeze(1)
+    if relative:
+        energy = energy / fake.pow(2).sum(-1).clamp_min(1e-12)
     return energy.mean()
 
 
