@@ -161,3 +161,10 @@ def test_minicluster_means_scale_linearly():
     m = minicluster_means(s, groups, 1000)
     counts = np.bincount(groups.numpy(), minlength=1000)
     np.testing.assert_allclose(m.sum(1).numpy()[counts > 0], 1.0, rtol=1e-9)
+
+
+def test_basis_dissimilarity_unsquared_form_is_the_sum_of_the_two_norms():
+    D = torch.tensor([[1.0, 1.0], [0.0, 1.0]])  # two clusters, r = 1
+    # gram = [[1, 1], [1, 2]]: off-block entries 1, 1 -> ||.||^2 = 2; diag - I = (0, 1) -> 1
+    assert float(basis_dissimilarity(D, 2)) == pytest.approx(3.0)
+    assert float(basis_dissimilarity(D, 2, squared=False)) == pytest.approx(2**0.5 + 1.0)

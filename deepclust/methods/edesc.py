@@ -215,7 +215,7 @@ class EDESC(UsesAutoencoder, DeepClusterer):
             recon = F.mse_loss(x_hat, x)
         s = self._affinity(z)
         kl = kl_divergence(target_distribution(s).detach(), s, "mean")
-        phi = basis_dissimilarity(self.bases_.D, self.n_clusters)
+        phi = basis_dissimilarity(self.bases_.D, self.n_clusters, squared=False)
         return {"recon": recon, "kl": kl, "phi": phi}
 
     def _train(self, data: torch.Tensor, n_epochs: int) -> None:

@@ -36,18 +36,23 @@ def block_mask(n_clusters: int, r: int, device: torch.device | None = None) -> t
     return 1.0 - eye_blocks
 
 
-def basis_dissimilarity(D: torch.Tensor, n_clusters: int) -> torch.Tensor:
+def basis_dissimilarity(D: torch.Tensor, n_clusters: int, squared: bool = True) -> torch.Tensor:
     """``phi(D) = ||D^T D ⊙ O||_F^2 + ||D^T D ⊙ I - I||_F^2`` (SCDSC eq. 4).
 
     The first term pushes bases of different subspaces to be orthogonal, the second
-    keeps every basis vector at unit norm.
+    keeps every basis vector at unit norm. ``squared=False`` sums the two Frobenius
+    norms unsquared, as EDESC's released code does: its gradient has a bounded size,
+    where the squared form's grows with the overlap (``phi = 175`` for k-means/SVD bases
+    on the digits embedding, which then rotates the bases away from their clusters).
     """
     r = D.shape[1] // n_clusters
     gram = D.T @ D
     eye = torch.eye(gram.shape[0], device=D.device, dtype=D.dtype)
-    off = gram * block_mask(n_clusters, r, D.device).to(D.dtype)
-    diag = gram * eye - eye
-    return off.pow(2).sum() + diag.pow(2).sum()
+    off = (gram * block_mask(n_clusters, r, D.device).to(D.dtype)).pow(2).sum()
+    diag = (gram * eye - eye).pow(2).sum()
+    if squared:
+        return off + diag
+    return off.clamp_min(1e-12).sqrt() + diag.clamp_min(1e-12).sqrt()
 
 
 def minicluster_means(s: torch.Tensor, groups: torch.Tensor, n_groups: int) -> torch.Tensor:
