@@ -292,3 +292,17 @@ def test_latent_scale_centres_codes_and_leaves_assignments_scale_free():
     q = net.assign(z)
     # the kernel sees the scaled codes: a code on a centre is clearly assigned to it
     assert float(q[0, 0]) > 0.5 and float(q[1, 1]) > 0.5
+
+
+def test_decoding_from_the_code_alone_ignores_the_skips():
+    from deepclust.nn.adatsc import ADATSCNetwork
+
+    torch.manual_seed(0)
+    net = ADATSCNetwork(2, (9, 7), 3, 4, 3, filters=(4, 8), latent_dim=4, heads=1, patch=(2, 2))
+    x = torch.randn(2, 4, 2, 9, 7)
+    out = net(x, torch.tensor([0, 1]), with_code=True)
+    assert out["x_code"].shape == x.shape == out["x_hat"].shape
+    levels = net.embed(x)["levels"]
+    noisy = [level + torch.randn_like(level) for level in levels[:-1]] + [levels[-1]]
+    torch.testing.assert_close(net.decode_code(out["z"], noisy), out["x_code"])
+    assert "x_code" not in net(x, torch.tensor([0, 1]))

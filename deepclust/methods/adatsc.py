@@ -167,6 +167,13 @@ class ADATSC(DeepClusterer):
         which no combination of other steps expresses, is driven to zero, dragging every
         ``z_t`` away from the centres; measured on a synthetic 4-regime cube, that made
         every ``q_t`` uniform (one cluster).
+    code_reconstruction : bool
+        Also reconstruct every frame from ``z_t`` alone (the decoder with its skips set to
+        zero and the top level decoded from ``z_t``), in pretraining and in the joint
+        stage, and add that error to ``L_rec``. Default True: otherwise the skips let the
+        network reconstruct without ``z``, and the pretrained codes need not carry the
+        regimes (on a 7-regime cube k-means on them gave ACC 0.22, on the raw fields 1.0).
+        False: the paper's decoder only.
     energy_scale : {"relative", "absolute"}
         The generator's scale-dependent terms, eq. (5)'s ``||Z - CZ||^2`` and ``L_adv``'s
         residual energy, divided by ``||Z||^2`` (``"relative"``, default) or as printed
@@ -232,6 +239,7 @@ class ADATSC(DeepClusterer):
         "sigma_t": [positive_real(), None],
         "se_centre": ["boolean"],
         "energy_scale": [StrOptions({"relative", "absolute"})],
+        "code_reconstruction": ["boolean"],
         "disc_rank": [AUTO, positive_int()],
         "disc_margin": [non_negative_real()],
         "beta_orth": [non_negative_real()],
@@ -275,6 +283,7 @@ class ADATSC(DeepClusterer):
         sigma_t: float | None = None,
         se_centre: bool = True,
         energy_scale: str = "relative",
+        code_reconstruction: bool = True,
         disc_rank: Any = "auto",
         disc_margin: float = 1.0,
         beta_orth: float = 1.0,
@@ -320,6 +329,7 @@ class ADATSC(DeepClusterer):
         self.sigma_t = sigma_t
         self.se_centre = se_centre
         self.energy_scale = energy_scale
+        self.code_reconstruction = code_reconstruction
         self.disc_rank = disc_rank
         self.disc_margin = disc_margin
         self.beta_orth = beta_orth
@@ -446,6 +456,15 @@ class ADATSC(DeepClusterer):
         """``L_rec`` over the entries that count (finite, inside the mask)."""
         return ((x_hat - x).pow(2) * w).sum() / w.sum().clamp_min(1.0)
 
+    def _reconstruction(
+        self, out: dict[str, torch.Tensor], x: torch.Tensor, w: torch.Tensor
+    ) -> torch.Tensor:
+        """``L_rec``, plus the error of the decoding from ``z`` alone when it is on."""
+        rec = self._masked_mse(out["x_hat"], x, w)
+        if "x_code" in out:
+            rec = rec + self._masked_mse(out["x_code"], x, w)
+        return rec
+
     # ---------------------------------------------------------------- stages
     def _pretrain(self, data: torch.Tensor, weight: torch.Tensor, steps: torch.Tensor) -> None:
         """Reconstruction only, so that k-means starts from a meaningful embedding."""
@@ -457,8 +476,8 @@ class ADATSC(DeepClusterer):
             total = 0.0
             for idx in loop.batches(len(steps), int(self.batch_size)):
                 s, windows = steps[idx.to(steps.device)], idx.to(steps.device)
-                out = net(data[s], windows)
-                loss = self._masked_mse(out["x_hat"], data[s], weight[s])
+                out = net(data[s], windows, with_code=self.code_reconstruction)
+                loss = self._reconstruction(out, data[s], weight[s])
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
@@ -547,9 +566,9 @@ class ADATSC(DeepClusterer):
         opt: torch.optim.Optimizer,
     ) -> tuple[dict[str, float], torch.Tensor, torch.Tensor]:
         """One update of ``G`` on eq. (6); returns its terms and the batch's ``z``, ``q``."""
-        out = self.network_(x, windows, sched["tau"])
+        out = self.network_(x, windows, sched["tau"], with_code=self.code_reconstruction)
         z, q = out["z"].reshape(-1, self.latent_dim), out["q"].reshape(-1, self.n_clusters)
-        rec = self._masked_mse(out["x_hat"], x, w)
+        rec = self._reconstruction(out, x, w)
         kl = kl_divergence(target.reshape(-1, self.n_clusters), q, "batchmean")
         mi = (
             negative_mutual_information

@@ -81,6 +81,9 @@ class ADATSCNetwork(nn.Module):
         self.register_buffer("z_scale", torch.ones(()))
         # [z_t || z_bar || mean_t(Z_SE)] -> added to every top-level cell of frame t
         self.bottleneck = nn.Linear(3 * latent_dim, top)
+        # z_t -> a whole top-level grid, for the reconstruction from z alone
+        self.top_grid = top_grid
+        self.code_grid = nn.Linear(latent_dim, top * top_grid[0] * top_grid[1])
 
     @staticmethod
     def _top_grid(grid: Sequence[int], levels: int) -> tuple[int, int]:
@@ -162,8 +165,20 @@ class ADATSCNetwork(nn.Module):
         out.update(q=q, z_se=z_se, c=c)
         return out
 
+    def decode_code(self, z: torch.Tensor, levels: list[torch.Tensor]) -> torch.Tensor:
+        """Frames from ``z`` alone: the top level from ``z_t``, every skip set to zero.
+
+        With the skips and the node grid the decoder can reconstruct a frame without
+        looking at ``z``; this path cannot, so training it makes ``z`` carry the frame.
+        """
+        b, t, _ = z.shape
+        top = self.code_grid(z).reshape(b, t, -1, *self.top_grid)
+        top = resize_space(top, levels[-1].shape[-2:])
+        skips = [torch.zeros_like(level) for level in levels[:-1]] + [levels[-1]]
+        return self.decoder(skips, top)
+
     def forward(
-        self, x: torch.Tensor, windows: torch.Tensor, tau: float = 1.0
+        self, x: torch.Tensor, windows: torch.Tensor, tau: float = 1.0, with_code: bool = False
     ) -> dict[str, torch.Tensor]:
         out = self.code(x, windows, tau)
         z, z_se = out["z"], out["z_se"]
@@ -172,7 +187,10 @@ class ADATSCNetwork(nn.Module):
         top = self._grid(out["nodes"], out["levels"][-1])
         top = top + self.bottleneck(code)[..., None, None]
         x_hat = self.decoder(out["levels"], top)
-        return {"z": z, "q": out["q"], "z_se": z_se, "c": out["c"], "x_hat": x_hat}
+        result = {"z": z, "q": out["q"], "z_se": z_se, "c": out["c"], "x_hat": x_hat}
+        if with_code:
+            result["x_code"] = self.decode_code(z, out["levels"])
+        return result
 
 
 __all__ = ["VARIANTS", "ADATSCNetwork"]
