@@ -9,6 +9,7 @@ import torch
 
 from deepclust import DGG, VaDE
 from deepclust.data.synthetic import make_half_circles
+from deepclust.diagnostics import is_collapsed
 from deepclust.training import CollapseGuard
 
 FAST_AE = dict(ae_layerwise_epochs=2, ae_finetune_epochs=3)
@@ -84,10 +85,12 @@ def test_vade_stops_on_collapse_and_returns_the_sound_model(moons):
 def test_a_sound_fit_is_unchanged_by_the_guard(cls, moons):
     X, _ = moons
     extra = dict(vae_epochs=1, classifier_epochs=1, n_neighbors=5) if cls is DGG else {}
+    ae = dict(ae_layerwise_epochs=2, ae_finetune_epochs=20)  # a start that is not degenerate
     kw = dict(
-        n_clusters=2, n_init=1, epochs=3, lr=1e-4, random_state=0, device="cpu", **FAST_AE, **extra
+        n_clusters=2, n_init=1, epochs=3, lr=1e-4, random_state=0, device="cpu", **ae, **extra
     )
     on, off = cls(**kw).fit(X), cls(stop_on_collapse=False, **kw).fit(X)
+    assert not is_collapsed(on.labels_, 2)  # else the guard would have nothing to keep
     assert on.collapse_stopped_epoch_ is None
     np.testing.assert_array_equal(on.labels_, off.labels_)
     np.testing.assert_allclose(on.embedding_, off.embedding_)

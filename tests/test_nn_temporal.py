@@ -289,7 +289,7 @@ def test_latent_scale_centres_codes_and_leaves_assignments_scale_free():
     assert float(s.pow(2).sum(1).mean()) == pytest.approx(1.0, rel=1e-4)
     with torch.no_grad():
         net.centers.copy_(s[:3])
-    q = net.assign(z)
+    q = net.assign(z).detach()
     # the kernel sees the scaled codes: a code on a centre is clearly assigned to it
     assert float(q[0, 0]) > 0.5 and float(q[1, 1]) > 0.5
 
