@@ -376,3 +376,42 @@ class UsesAutoencoder:
         ae.fit(X)
         self.history_.extend(ae.history_)
         return ae
+
+
+class ClustersTheEmbedding:
+    """Inference for methods that put a soft-assignment head on the encoder's embedding
+    (DEC/IDEC: Student-t centres; EDESC: subspace affinities).
+
+    The method sets ``autoencoder_`` and defines :meth:`_soft_assign`.
+    """
+
+    autoencoder_: MLPAutoencoder
+
+    def _soft_assign(self, z: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def _embed(self, data: torch.Tensor, batch: int = 4096) -> torch.Tensor:
+        return batched_apply(self.autoencoder_.encoder, data, batch)
+
+    @torch.no_grad()
+    def _finish(self, data: torch.Tensor) -> None:
+        """``embedding_`` and ``labels_`` (argmax of the head) of the training data."""
+        z = self._embed(data)
+        self.embedding_ = z.cpu().numpy()
+        self.labels_ = self._soft_assign(z).argmax(1).cpu().numpy().astype(np.int64)
+        self.autoencoder_.eval()
+
+    def transform(self, X: Any) -> np.ndarray:
+        """The encoder's embedding."""
+        X = self._validate_new_input(X)  # type: ignore[attr-defined]
+        return self._embed(self._as_tensor(X)).cpu().numpy()  # type: ignore[attr-defined]
+
+    @torch.no_grad()
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """The head's soft assignments of new samples (rows sum to one)."""
+        X = self._validate_new_input(X)  # type: ignore[attr-defined]
+        z = self._embed(self._as_tensor(X))  # type: ignore[attr-defined]
+        return self._soft_assign(z).cpu().numpy()
+
+    def predict(self, X: Any) -> np.ndarray:
+        return self.predict_proba(X).argmax(1).astype(np.int64)

@@ -25,7 +25,7 @@ from ..diagnostics import assignment_report
 from ..exceptions import ConfigError
 from ..nn.autoencoders import MLPAutoencoder, auto_batch_size
 from ..objectives.assignment import kl_divergence, student_t_assignment, target_distribution
-from ..pretraining import UsesAutoencoder, auto_epochs
+from ..pretraining import ClustersTheEmbedding, UsesAutoencoder, auto_epochs
 from ..training import TensorState, adam
 from ..utils import derive_seed
 from ..validation import (
@@ -52,7 +52,7 @@ class ClusteringLayer(nn.Module):
         return student_t_assignment(z, self.centers, self.alpha)
 
 
-class DEC(UsesAutoencoder, DeepClusterer):
+class DEC(UsesAutoencoder, ClustersTheEmbedding, DeepClusterer):
     """Deep embedded clustering.
 
     Parameters
@@ -250,10 +250,8 @@ class DEC(UsesAutoencoder, DeepClusterer):
         self.cluster_centers_ = state["cluster_centers_"]
         self.autoencoder_.eval()
 
-    @torch.no_grad()
-    def _embed(self, data: torch.Tensor, batch: int = 4096) -> torch.Tensor:
-        enc = self.autoencoder_.encoder
-        return torch.cat([enc(data[i : i + batch]) for i in range(0, len(data), batch)])
+    def _soft_assign(self, z: torch.Tensor) -> torch.Tensor:
+        return self.clustering_(z)
 
     def _train(self, data: torch.Tensor, n_epochs: int, stage: str | None = None) -> None:
         n = len(data)
@@ -327,26 +325,8 @@ class DEC(UsesAutoencoder, DeepClusterer):
         return type(self).__name__.lower()
 
     def _finish(self, data: torch.Tensor) -> None:
-        z = self._embed(data)
-        self.embedding_ = z.cpu().numpy()
-        self.labels_ = self.clustering_(z).argmax(1).cpu().numpy().astype(np.int64)
+        super()._finish(data)
         self.cluster_centers_ = self.clustering_.centers.detach().cpu().numpy()
-        self.autoencoder_.eval()
-
-    # ------------------------------------------------------------- inference
-    def transform(self, X: Any) -> np.ndarray:
-        """The encoder's embedding."""
-        X = self._validate_new_input(X)
-        return self._embed(self._as_tensor(X)).cpu().numpy()
-
-    @torch.no_grad()
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """Student-t soft assignments of new samples."""
-        X = self._validate_new_input(X)
-        return self.clustering_(self._embed(self._as_tensor(X))).cpu().numpy()
-
-    def predict(self, X: Any) -> np.ndarray:
-        return self.predict_proba(X).argmax(1).astype(np.int64)
 
 
 class IDEC(DEC):

@@ -32,7 +32,7 @@ from ..base import DeepClusterer
 from ..nn.autoencoders import MLPAutoencoder, auto_architecture, auto_batch_size
 from ..objectives.assignment import kl_divergence, target_distribution
 from ..objectives.subspace import basis_dissimilarity, subspace_affinity
-from ..pretraining import UsesAutoencoder, auto_epochs
+from ..pretraining import ClustersTheEmbedding, UsesAutoencoder, auto_epochs
 from ..training import CollapseGuard, adam
 from ..utils import derive_seed
 from ..validation import (
@@ -50,7 +50,7 @@ from .scdsc import SubspaceBases, init_bases
 MAX_AUTO_LATENT = 64
 
 
-class EDESC(UsesAutoencoder, DeepClusterer):
+class EDESC(UsesAutoencoder, ClustersTheEmbedding, DeepClusterer):
     """Efficient deep embedded subspace clustering.
 
     Parameters
@@ -206,6 +206,8 @@ class EDESC(UsesAutoencoder, DeepClusterer):
     def _affinity(self, z: torch.Tensor) -> torch.Tensor:
         return subspace_affinity(z, self.bases_.D, self.n_clusters, self.eta)
 
+    _soft_assign = _affinity
+
     def _losses(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """The three terms of EDESC's objective for one batch."""
         z, x_hat = self.autoencoder_(x)
@@ -250,34 +252,5 @@ class EDESC(UsesAutoencoder, DeepClusterer):
         self.collapse_stopped_epoch_ = None if guard is None else guard.stopped_epoch
 
     @torch.no_grad()
-    def _embed(self, data: torch.Tensor, batch: int = 4096) -> torch.Tensor:
-        enc = self.autoencoder_.encoder
-        enc.eval()
-        out = torch.cat([enc(data[i : i + batch]) for i in range(0, len(data), batch)])
-        enc.train()
-        return out
-
-    @torch.no_grad()
     def _labels(self, data: torch.Tensor) -> np.ndarray:
         return self._affinity(self._embed(data)).argmax(1).cpu().numpy()
-
-    def _finish(self, data: torch.Tensor) -> None:
-        z = self._embed(data)
-        self.embedding_ = z.cpu().numpy()
-        self.labels_ = self._affinity(z).argmax(1).cpu().numpy().astype(np.int64)
-        self.autoencoder_.eval()
-
-    # ------------------------------------------------------------- inference
-    def transform(self, X: Any) -> np.ndarray:
-        """The encoder's embedding."""
-        X = self._validate_new_input(X)
-        return self._embed(self._as_tensor(X)).cpu().numpy()
-
-    @torch.no_grad()
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """Subspace affinities ``s_ij`` of new samples (rows sum to one)."""
-        X = self._validate_new_input(X)
-        return self._affinity(self._embed(self._as_tensor(X))).cpu().numpy()
-
-    def predict(self, X: Any) -> np.ndarray:
-        return self.predict_proba(X).argmax(1).astype(np.int64)
