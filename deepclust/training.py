@@ -409,6 +409,36 @@ class CollapseGuard:
         return True
 
 
+class StopsOnCollapse:
+    """The ``stop_on_collapse`` parameter of an estimator: a :class:`CollapseGuard` per
+    training stage, and ``collapse_stopped_epoch_`` / ``collapse_kept_epoch_`` (None: the
+    stage was never stopped)."""
+
+    stop_on_collapse: bool
+    n_clusters: int
+
+    def _collapse_guard(self, state: dict[str, Any], labels: Any) -> CollapseGuard | None:
+        """A guard over ``state`` that keeps the start (assignment ``labels``) when sound;
+        None when ``stop_on_collapse`` is off."""
+        self.collapse_stopped_epoch_ = self.collapse_kept_epoch_ = None
+        if not self.stop_on_collapse:
+            return None
+        guard = CollapseGuard(state, self.n_clusters)
+        self._guard_epoch(guard, None, labels, 0)
+        return guard
+
+    def _guard_epoch(self, guard: CollapseGuard | None, loop: Any, labels: Any, epoch: int) -> None:
+        """After an epoch: end the stage on a degenerate assignment (model put back)."""
+        if guard is None:
+            return
+        if isinstance(labels, torch.Tensor):
+            labels = labels.cpu().numpy()
+        if guard.check(labels, epoch) and loop is not None:
+            loop.stop()
+        self.collapse_stopped_epoch_ = guard.stopped_epoch
+        self.collapse_kept_epoch_ = guard.kept_epoch
+
+
 def _copy_state(state: Any) -> Any:
     """A detached copy of a (nested) state dict."""
     if isinstance(state, torch.Tensor):

@@ -23,7 +23,7 @@ from ..nn.autoencoders import MLPAutoencoder
 from ..nn.vae import GaussianEncoder, GaussianMixturePrior, copy_decoder
 from ..objectives.gmm_vae import standard_vae_elbo
 from ..pretraining import Autoencoder, UsesAutoencoder, auto_epochs
-from ..training import CollapseGuard, adam
+from ..training import StopsOnCollapse, adam
 from ..utils import derive_seed, seed_everything
 from ..validation import (
     AUTO,
@@ -36,7 +36,7 @@ from ..validation import (
 )
 
 
-class GaussianMixtureVAE(UsesAutoencoder, DeepClusterer):
+class GaussianMixtureVAE(UsesAutoencoder, StopsOnCollapse, DeepClusterer):
     """Common machinery; subclasses define ``__init__`` (parameters) and ``_fit``."""
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
@@ -111,27 +111,6 @@ class GaussianMixtureVAE(UsesAutoencoder, DeepClusterer):
         if getattr(self, "collapse_stopped_epoch_", None) is None:
             return float(losses[-1])
         return float(losses[max(self.collapse_kept_epoch_, 1) - 1])
-
-    def _collapse_guard(self, state: dict[str, Any]) -> CollapseGuard | None:
-        """A :class:`~deepclust.training.CollapseGuard` over ``state`` (None when off);
-        it records the initial state as the first sound one."""
-        self.collapse_stopped_epoch_ = self.collapse_kept_epoch_ = None
-        if not self.stop_on_collapse:
-            return None
-        return CollapseGuard(state, self.n_clusters)
-
-    def _guard_epoch(
-        self, guard: CollapseGuard | None, loop: Any, labels: torch.Tensor, epoch: int
-    ) -> None:
-        """After an epoch: end the stage on a degenerate assignment (model put back)."""
-        if guard is None:
-            return
-        if guard.check(labels.cpu().numpy(), epoch):
-            loop.stop()
-        self.collapse_stopped_epoch_, self.collapse_kept_epoch_ = (
-            guard.stopped_epoch,
-            guard.kept_epoch,
-        )
 
     def _resolve_n_init(self, n_samples: int) -> int:
         n_init = self.n_init

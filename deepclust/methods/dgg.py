@@ -613,9 +613,7 @@ class DGG(GaussianMixtureVAE):
         loop = self._loop("dgg", n_epochs, state)
         self._tables = tables
         model = ("encoder", "decoder", "classifier", "prior", "tables")
-        guard = self._collapse_guard({k: state[k] for k in model})
-        if guard is not None:
-            self._guard_epoch(guard, loop, gamma0.argmax(1), 0)
+        guard = self._collapse_guard({k: state[k] for k in model}, gamma0.argmax(1))
 
         def epoch(i: int) -> dict[str, float]:
             total = 0.0

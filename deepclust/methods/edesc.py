@@ -33,7 +33,7 @@ from ..nn.autoencoders import MLPAutoencoder, auto_architecture, auto_batch_size
 from ..objectives.assignment import kl_divergence, target_distribution
 from ..objectives.subspace import basis_dissimilarity, subspace_affinity
 from ..pretraining import ClustersTheEmbedding, UsesAutoencoder, auto_epochs
-from ..training import CollapseGuard, adam
+from ..training import StopsOnCollapse, adam
 from ..utils import derive_seed
 from ..validation import (
     AUTO,
@@ -50,7 +50,7 @@ from .scdsc import SubspaceBases, init_bases
 MAX_AUTO_LATENT = 64
 
 
-class EDESC(UsesAutoencoder, ClustersTheEmbedding, DeepClusterer):
+class EDESC(UsesAutoencoder, ClustersTheEmbedding, StopsOnCollapse, DeepClusterer):
     """Efficient deep embedded subspace clustering.
 
     Parameters
@@ -88,7 +88,8 @@ class EDESC(UsesAutoencoder, ClustersTheEmbedding, DeepClusterer):
     Attributes
     ----------
     labels_, embedding_, bases_ (the ``D`` module), n_bases_, history_ (per epoch:
-    ``recon``, ``kl``, ``phi`` and ``loss``), collapse_stopped_epoch_
+    ``recon``, ``kl``, ``phi`` and ``loss``), collapse_stopped_epoch_,
+    collapse_kept_epoch_
     """
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
@@ -226,12 +227,8 @@ class EDESC(UsesAutoencoder, ClustersTheEmbedding, DeepClusterer):
         opt = adam(params, lr=self.lr)
         state = {"autoencoder": self.autoencoder_, "bases": self.bases_, "opt": opt}
         loop = self._loop("edesc", n_epochs, state)
-        guard = None
-        if self.stop_on_collapse:
-            guard = CollapseGuard(
-                {"autoencoder": self.autoencoder_, "bases": self.bases_}, self.n_clusters
-            )
-            guard.check(self._labels(data), 0)
+        model = {"autoencoder": self.autoencoder_, "bases": self.bases_}
+        guard = self._collapse_guard(model, self._labels(data))
 
         def epoch(i: int) -> dict[str, float]:
             self.autoencoder_.train()
@@ -244,12 +241,11 @@ class EDESC(UsesAutoencoder, ClustersTheEmbedding, DeepClusterer):
                 opt.step()
                 for key, value in (*terms.items(), ("loss", loss)):
                     sums[key] += float(value.detach()) * len(idx)
-            if guard is not None and guard.check(self._labels(data), i + 1):
-                loop.stop()
+            if guard is not None:
+                self._guard_epoch(guard, loop, self._labels(data), i + 1)
             return {key: value / n for key, value in sums.items()}
 
         loop.run(epoch)
-        self.collapse_stopped_epoch_ = None if guard is None else guard.stopped_epoch
 
     @torch.no_grad()
     def _labels(self, data: torch.Tensor) -> np.ndarray:

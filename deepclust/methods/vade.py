@@ -169,9 +169,8 @@ class VaDE(GaussianMixtureVAE):
             "sched": sched,
         }
         loop = self._loop("vade", n_epochs, state)
-        guard = self._collapse_guard({k: state[k] for k in ("encoder", "decoder", "prior")})
-        if guard is not None:
-            self._guard_epoch(guard, loop, self._posterior(data).argmax(1), 0)
+        model = {k: state[k] for k in ("encoder", "decoder", "prior")}
+        guard = self._collapse_guard(model, self._posterior(data).argmax(1))
 
         def epoch(i: int) -> dict[str, float]:
             total = 0.0
