@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from mnist_pretrain import MNIST_NETWORK  # the same network as the shared pretraining
 from sklearn.cluster import KMeans
 
 from deepclust.data.images import load_mnist
@@ -80,15 +81,11 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     ds = load_mnist(args.data)
     ae = _ScoredAutoencoder(
-        hidden_dims=(500, 500, 2000),
-        latent_dim=10,
-        output="sigmoid",
-        loss="bce",
+        **MNIST_NETWORK,
         layerwise_epochs=args.layerwise_epochs,
         finetune_epochs=args.finetune_epochs,
         batch_size=args.batch_size,
         lr=args.lr,
-        corruption=0.2,
         random_state=args.seed,
     )
     ae._X, ae._y, ae._rows, ae._eval_every = ds.X, np.asarray(ds.y), [], args.eval_every

@@ -19,6 +19,11 @@ import torch
 from deepclust.data.images import load_mnist
 from deepclust.pretraining import Autoencoder
 
+#: The D-500-500-2000-10 network and loss of DEC, IDEC, VaDE and DGG on MNIST.
+MNIST_NETWORK = dict(
+    hidden_dims=(500, 500, 2000), latent_dim=10, output="sigmoid", loss="bce", corruption=0.2
+)
+
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -33,15 +38,11 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     ds = load_mnist(args.data)
     ae = Autoencoder(
-        hidden_dims=(500, 500, 2000),
-        latent_dim=10,
-        output="sigmoid",
-        loss="bce",
+        **MNIST_NETWORK,
         layerwise_epochs=args.layerwise_epochs,
         finetune_epochs=args.finetune_epochs,
         batch_size=256,
         lr=1e-3,
-        corruption=0.2,
         random_state=args.seed,
         verbose=False,
         checkpoint_dir=str(Path(args.out).with_suffix("")) + "_ckpt",
