@@ -86,13 +86,14 @@ class GaussianMixtureVAE(UsesAutoencoder, StopsOnCollapse, DeepClusterer):
                 ckpt = self.checkpoint_dir
                 self._run_dir = Path(ckpt) / f"run{r}" if ckpt else None
                 self.history_ = []
+                self.collapse_stopped_epoch_ = self.collapse_kept_epoch_ = None
                 self._fit_once(X)
                 for h in self.history_:
                     h["run"] = r
                 runs += self.history_
                 losses.append(self._kept_loss())
                 collapsed.append(is_collapsed(self.labels_, self.n_clusters))
-                stopped.append(getattr(self, "collapse_stopped_epoch_", None) is not None)
+                stopped.append(self.collapse_stopped_epoch_ is not None)
                 # a collapsed run (one cluster, or empty ones) loses to any that is not,
                 # and one the collapse guard stopped early to any that trained to the end
                 rank = (collapsed[-1], stopped[-1], losses[-1])
@@ -108,7 +109,7 @@ class GaussianMixtureVAE(UsesAutoencoder, StopsOnCollapse, DeepClusterer):
         """Final loss of the kept model: the last epoch's, or, when the collapse guard
         stopped the run, that of the epoch whose state it put back."""
         losses = [h["loss"] for h in self.history_ if h["stage"] == self._main_stage]
-        if getattr(self, "collapse_stopped_epoch_", None) is None:
+        if self.collapse_stopped_epoch_ is None:
             return float(losses[-1])
         return float(losses[max(self.collapse_kept_epoch_, 1) - 1])
 
