@@ -120,6 +120,36 @@ def test_hsi_scene_layout_coherence_and_separability():
     assert no_border.y.min() == 1
 
 
+def test_hsi_scene_similarity_shrinks_class_contrast_by_its_factor():
+    plain = make_hsi_scene((20, 20), n_classes=4, random_state=3)
+    close = make_hsi_scene((20, 20), n_classes=4, similarity=0.75, random_state=3)
+    a, b = plain.extra["spectra"], close.extra["spectra"]
+    np.testing.assert_allclose(b - b.mean(0), 0.25 * (a - a.mean(0)), atol=1e-6)
+    np.testing.assert_allclose(b.mean(0), a.mean(0), atol=1e-6)
+    with pytest.raises(ConfigError, match="similarity"):
+        make_hsi_scene((20, 20), similarity=1.0)
+
+
+def test_hsi_scene_mixing_blends_only_pixels_near_boundaries():
+    kw = dict(n_classes=3, noise=0.0, variability=0.0, random_state=1)
+    pure = make_hsi_scene((30, 30), **kw)
+    mixed = make_hsi_scene((30, 30), mixing=1, **kw)
+    full = pure.extra["full_gt"]
+    # Pixels whose whole 3x3 window is one class keep their class spectrum exactly.
+    from scipy.ndimage import maximum_filter, minimum_filter
+
+    inner = (maximum_filter(full, 3, mode="nearest") == minimum_filter(full, 3, mode="nearest"))
+    np.testing.assert_allclose(mixed.cube[inner], pure.cube[inner], atol=1e-6)
+    # A boundary pixel is the window's class shares times the class spectra.
+    r, c = np.argwhere(~inner)[0]
+    win = np.pad(full, 1, mode="edge")[r : r + 3, c : c + 3]
+    shares = np.bincount(win.ravel() - 1, minlength=3) / 9.0
+    np.testing.assert_allclose(mixed.cube[r, c], shares @ pure.extra["spectra"], atol=1e-5)
+    np.testing.assert_array_equal(mixed.y, pure.y)
+    with pytest.raises(ConfigError, match="mixing"):
+        make_hsi_scene((20, 20), mixing=1.5)
+
+
 def test_hsi_scene_scales_to_a_megapixel():
     start = time.perf_counter()
     ds = make_hsi_scene((1000, 1000), n_bands=50, n_classes=6, random_state=0)

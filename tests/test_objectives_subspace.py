@@ -12,6 +12,8 @@ from deepclust.objectives.assignment import kl_divergence, student_t_assignment,
 from deepclust.objectives.subspace import (
     basis_dissimilarity,
     box_smooth,
+    choose_window,
+    label_agreement,
     local_loss,
     minicluster_means,
     nonlocal_loss,
@@ -168,3 +170,37 @@ def test_basis_dissimilarity_unsquared_form_is_the_sum_of_the_two_norms():
     # gram = [[1, 1], [1, 2]]: off-block entries 1, 1 -> ||.||^2 = 2; diag - I = (0, 1) -> 1
     assert float(basis_dissimilarity(D, 2)) == pytest.approx(3.0)
     assert float(basis_dissimilarity(D, 2, squared=False)) == pytest.approx(2**0.5 + 1.0)
+
+
+def _two_halves(n: int = 40) -> tuple[torch.Tensor, torch.Tensor]:
+    labels = torch.zeros(n, n, dtype=torch.long)
+    labels[:, n // 2 :] = 1
+    return labels, torch.ones(n, n, dtype=torch.bool)
+
+
+def test_label_agreement_matches_hand_count_on_a_straight_boundary():
+    labels, mask = _two_halves()
+    # the 2 columns at the boundary (1/20 of the pixels) lose 1/3 of a 3x3 window;
+    # for 5x5 two columns lose 2/5 and two lose 1/5; for 7x7: 3/7, 2/7, 1/7 on each side
+    assert label_agreement(labels, mask, 3, 2) == pytest.approx(1 - (1 / 3) / 20, abs=1e-6)
+    assert label_agreement(labels, mask, 5, 2) == pytest.approx(1 - 1.2 / 40, abs=1e-6)
+    assert label_agreement(labels, mask, 7, 2) == pytest.approx(1 - (12 / 7) / 40, abs=1e-6)
+    assert label_agreement(torch.zeros(9, 9, dtype=torch.long), mask[:9, :9], 7, 2) == 1.0
+
+
+def test_label_agreement_ignores_pixels_off_the_mask():
+    labels, mask = _two_halves()
+    mask[:, 19:21] = False  # an unlabelled belt at the boundary, as in real ground truths
+    assert label_agreement(labels, mask, 3, 2) == 1.0
+    labels[~mask] = 7  # values off the mask are never read
+    assert label_agreement(labels, mask, 3, 2) == 1.0
+
+
+def test_choose_window_grows_with_the_regions():
+    labels, mask = _two_halves(40)
+    # 7x7 loses 0.026 more than 3x3, 9x9 0.039: the window stops at 7 (tolerance 0.03)
+    assert choose_window(labels, mask, 2) == 7
+    wide, wide_mask = _two_halves(200)
+    assert choose_window(wide, wide_mask, 2) == 11
+    stripes = (torch.arange(40) // 4 % 2).repeat(40, 1)  # fields 4 pixels wide
+    assert choose_window(stripes, mask, 2) == 3

@@ -90,6 +90,32 @@ class _Stop(Exception):
     pass
 
 
+def test_history_logs_every_term_of_eq17_and_the_weighted_total(scene):
+    est = fit(scene, epochs=3, tol=0.0)
+    rows = [r for r in est.history_ if r["stage"] == "scdsc"]
+    assert len(rows) == 3
+    for r in rows:
+        assert {"recon", "dissimilarity", "nonlocal", "local", "confident", "changed"} <= set(r)
+        total = (
+            r["recon"]
+            + est.beta * r["dissimilarity"]
+            + est.beta1 * r["nonlocal"]
+            + est.beta2 * r["local"]
+        )
+        assert r["loss"] == pytest.approx(total, rel=1e-4)
+
+
+def test_stopping_rule_ends_training_once_assignments_settle(scene):
+    # tol=1: every epoch after the first (compared to nothing) counts as settled
+    est = fit(scene, tol=1.0, patience=2, epochs=12)
+    epochs = [r for r in est.history_ if r["stage"] == "scdsc"]
+    assert est.stopped_epoch_ == 3 and len(epochs) == 3
+    assert epochs[0]["changed"] == 1.0 and all(0 <= r["changed"] < 1 for r in epochs[1:])
+    never = fit(scene, tol=0.0, epochs=5)
+    assert never.stopped_epoch_ is None
+    assert sum(r["stage"] == "scdsc" for r in never.history_) == 5
+
+
 def test_resume_matches_uninterrupted(scene, tmp_path, monkeypatch):
     kw = dict(epochs=6, checkpoint_every=2)
     full = fit(scene, **kw, checkpoint_dir=str(tmp_path / "a"))

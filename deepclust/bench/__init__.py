@@ -56,7 +56,10 @@ def build_parser(prog: str = "deepclust bench") -> argparse.ArgumentParser:
         nargs="+",
         default=["quick"],
         metavar="NAME",
-        help="suite names (see --list), 'quick', 'full', or data specs KIND:PATH",
+        help=(
+            "suite names (see --list), 'quick', 'full', 'scenes' (every hyperspectral "
+            "scene), or data specs KIND:PATH"
+        ),
     )
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2], metavar="S")
     p.add_argument("--out", default="runs/bench", help="bench folder (default runs/bench)")

@@ -240,6 +240,37 @@ def _synthetic() -> list[BenchDataset]:
     return out
 
 
+# The SCDSC robustness protocol (issue 11): scenes that vary one property at a time
+# from a 64 x 64, 6-class scene whose class spectra keep a fifth of their contrast
+# (similarity 0.8) under noise 0.08, where pixels alone do not settle every class.
+# Defaults are chosen on these, never on a benchmark that is reported.
+_SCENE_BASE: dict[str, Any] = {
+    "shape": (64, 64), "n_classes": 6, "similarity": 0.8, "noise": 0.08, "random_state": 0,
+}
+_SCENE_PROTOCOL: dict[str, tuple[str, dict[str, Any]]] = {
+    "scene-base": ("the base scene", {}),
+    "scene-easy": ("distinct spectra, noise 0.02", {"similarity": 0.0, "noise": 0.02}),
+    "scene-3c": ("3 classes", {"n_classes": 3}),
+    "scene-16c": ("16 classes, 96 x 96", {"shape": (96, 96), "n_classes": 16}),
+    "scene-big-regions": ("one region per class", {"n_regions": 6}),
+    "scene-small-regions": ("40 regions", {"n_regions": 40}),
+    "scene-similar": ("class contrast x 0.15", {"similarity": 0.85}),
+    "scene-noisy": ("noise 0.15", {"noise": 0.15}),
+    "scene-variable": ("brightness variability 0.2", {"variability": 0.2}),
+    "scene-mixed": ("mixed pixels 2 px from every boundary", {"mixing": 2}),
+    "scene-large": ("128 x 128", {"shape": (128, 128)}),
+}  # fmt: skip
+
+
+def _scene_protocol() -> list[BenchDataset]:
+    out = []
+    for name, (what, options) in _SCENE_PROTOCOL.items():
+        opts = {**_SCENE_BASE, **options}
+        out.append(BenchDataset(name, "synthetic:hsi", opts["n_classes"], "full", opts,
+                                kind="hsi", description=f"scene protocol: {what}"))
+    return out  # fmt: skip
+
+
 def _scenes_and_cubes() -> list[BenchDataset]:
     """Synthetic hyperspectral scenes and climate cubes."""
     hsi, clim = "synthetic:hsi", "synthetic:climate"
@@ -253,6 +284,7 @@ def _scenes_and_cubes() -> list[BenchDataset]:
         BenchDataset("hsi-12c", hsi, 12, "full",
                      {"shape": (64, 64), "n_classes": 12, "noise": 0.03, "random_state": 0},
                      kind="hsi", description="64 x 64 scene, 12 classes, noise 0.03"),
+        *_scene_protocol(),
         BenchDataset("climate-4r", clim, 4, "quick", {"random_state": 0}, kind="climate",
                      description="365 days, 16 x 16 x 3 fields, 4 regimes, noise 0.1"),
         BenchDataset("climate-7r-noisy", clim, 7, "full",
@@ -360,7 +392,8 @@ def select(
     Parameters
     ----------
     names : iterable, optional
-        Suite names, ``"quick"`` / ``"full"``, data specs or :class:`BenchDataset`
+        Suite names, ``"quick"`` / ``"full"``, ``"scenes"`` (every hyperspectral
+        scene), data specs or :class:`BenchDataset`
         objects; default ``["quick"]``.
     shared : path-like, optional
         The real-data folder; default :func:`shared_root`.
@@ -383,6 +416,8 @@ def select(
             picked = [item]
         elif item in ("quick", "full"):
             picked = [e for e in known.values() if item == "full" or e.tier == "quick"]
+        elif item == "scenes":  # every hyperspectral scene: the SCDSC protocol
+            picked = [e for e in known.values() if e.kind == "hsi"]
         elif item in known:
             picked = [known[item]]
         else:

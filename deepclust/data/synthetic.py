@@ -232,6 +232,15 @@ def _smooth_spectra(rng: np.random.Generator, k: int, n_bands: int) -> np.ndarra
     return spectra
 
 
+def _mixed_abundances(full: np.ndarray, k: int, mixing: int) -> np.ndarray:
+    """Class shares of every pixel's ``(2 mixing + 1)^2`` window, ``(rows, cols, k)``."""
+    from scipy.ndimage import uniform_filter
+
+    onehot = np.zeros(full.shape + (k,), dtype=np.float32)
+    np.put_along_axis(onehot, (full - 1)[..., None], 1.0, axis=-1)
+    return uniform_filter(onehot, size=(2 * mixing + 1, 2 * mixing + 1, 1), mode="nearest")
+
+
 def make_hsi_scene(
     shape: tuple[int, int] = (64, 64),
     *,
@@ -241,6 +250,8 @@ def make_hsi_scene(
     variability: float = 0.05,
     n_regions: int | None = None,
     border: bool = True,
+    similarity: float = 0.0,
+    mixing: int = 0,
     random_state: int | None = None,
 ) -> Dataset:
     """A synthetic hyperspectral scene with spatially coherent classes.
@@ -267,6 +278,15 @@ def make_hsi_scene(
     border : bool, default True
         Leave pixels on region boundaries unlabelled (0) in the ground truth, as real
         ground truths do; ``extra["full_gt"]`` has every pixel's class.
+    similarity : float in [0, 1), default 0
+        Pulls every class spectrum towards the mean spectrum:
+        ``(1 - similarity) * spectrum + similarity * mean`` (0.8 leaves a fifth of the
+        contrast between classes).
+    mixing : int, default 0
+        Half-width of a box filter over the class abundance maps: a pixel within
+        ``mixing`` pixels of a boundary is a linear mixture of the classes in its
+        ``(2 mixing + 1)^2`` window (mixed pixels, as at real field edges); its ground
+        truth stays the class of its region.
     random_state : int, optional
 
     Returns
@@ -292,6 +312,12 @@ def make_hsi_scene(
     k = _pos_int("n_classes", n_classes)
     noise = _nonneg("noise", noise)
     variability = _nonneg("variability", variability)
+    similarity = _nonneg("similarity", similarity)
+    if similarity >= 1:
+        raise ConfigError(f"similarity must be in [0, 1); got {similarity}")
+    if _nonneg("mixing", mixing) != int(mixing):
+        raise ConfigError(f"mixing must be a whole number of pixels >= 0; got {mixing!r}")
+    mixing = int(mixing)
     n_pix = rows * cols
     m = 2 * k if n_regions is None else _pos_int("n_regions", n_regions)
     if k > n_pix or m < k:
@@ -315,12 +341,17 @@ def make_hsi_scene(
         pts = np.column_stack([np.repeat(rr, cols), np.tile(cc, rr.size)])
         full[r0 : r0 + rr.size] = region_class[tree.query(pts)[1]].reshape(rr.size, cols) + 1
 
-    spectra = _smooth_spectra(rng, k, b).astype(np.float32)
+    spectra = _smooth_spectra(rng, k, b)
+    spectra = ((1.0 - similarity) * spectra + similarity * spectra.mean(0)).astype(np.float32)
     cube = np.empty((rows, cols, b), dtype=np.float32)
+    abundance = _mixed_abundances(full, k, mixing) if mixing else None
     for r0 in range(0, rows, step):
         blk = full[r0 : r0 + step]
         out = cube[r0 : r0 + step]
-        np.take(spectra, blk - 1, axis=0, out=out)
+        if abundance is None:
+            np.take(spectra, blk - 1, axis=0, out=out)
+        else:
+            np.matmul(abundance[r0 : r0 + step], spectra, out=out)
         if variability:
             out *= 1.0 + variability * rng.standard_normal(blk.shape + (1,), dtype=np.float32)
         if noise:
@@ -347,7 +378,14 @@ def make_hsi_scene(
         variables=[f"band_{i}" for i in range(b)],
         cube=cube,
         unlabelled=0,
-        extra={"spectra": spectra, "full_gt": full, "noise": noise, "source": "synthetic"},
+        extra={
+            "spectra": spectra,
+            "full_gt": full,
+            "noise": noise,
+            "similarity": similarity,
+            "mixing": mixing,
+            "source": "synthetic",
+        },
     )
 
 

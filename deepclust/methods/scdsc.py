@@ -43,6 +43,7 @@ from ..nn.conv import PatchAutoencoder, PatchSource
 from ..objectives.assignment import kl_divergence, target_distribution
 from ..objectives.subspace import (
     basis_dissimilarity,
+    choose_window,
     local_loss,
     nonlocal_loss,
     refined_assignment,
@@ -144,8 +145,11 @@ class SCDSC(DeepClusterer):
     beta, beta1, beta2 : float
         Weights of eq. (17): basis dissimilarity (1e-3), non-local (3) and local losses
         (Table 4: 8 Houston, 1 Trento, 7 PaviaU; the default is PaviaU's).
-    window : int
-        Side of the smoothing window of eq. (11) (Table 4: 3, 7, 7).
+    window : int or "auto"
+        Side of the smoothing window of eq. (11) (Table 4: 3, 7, 7). ``"auto"`` reads it
+        off the initial cluster map (:func:`~deepclust.objectives.subspace.choose_window`:
+        the largest window, 3 to 11, that crosses region boundaries hardly more than a
+        3 x 3 one), so small fields get a small window; ``window_`` holds the size used.
     use_minicluster, use_local : bool
         Ablation switches (Table 5): MC, L; both False is the Baseline [18].
     finch_patch_size, finch_components, finch_level
@@ -170,6 +174,10 @@ class SCDSC(DeepClusterer):
     selection : {"confidence", "last"}
     confidence : float
         Threshold of the confidence share used by ``selection="confidence"``.
+    tol, patience
+        Stopping rule (label-free): joint training ends once fewer than ``tol`` of the
+        pixels changed cluster from one epoch to the next in ``patience`` epochs in a
+        row (``tol=0`` trains all ``epochs``). ``stopped_epoch_`` records where.
     kmeans_n_init, init_samples
         k-means restarts of the basis initialisation, and the most pixels it uses.
     device, random_state, verbose, checkpoint_dir, checkpoint_every, resume
@@ -190,6 +198,10 @@ class SCDSC(DeepClusterer):
         Wall seconds of each fit stage (preprocess, finch, pretrain, init, train,
         finish).
     best_epoch_, history_
+    window_ : int
+        Smoothing window of the local loss (``window``, or the one ``"auto"`` chose).
+    stopped_epoch_ : int or None
+        Epoch where the stopping rule ended joint training (None: all ``epochs`` ran).
     """
 
     input_kind = "hsi"
@@ -203,7 +215,7 @@ class SCDSC(DeepClusterer):
         "beta": [non_negative_real()],
         "beta1": [non_negative_real()],
         "beta2": [non_negative_real()],
-        "window": [positive_int()],
+        "window": [StrOptions({"auto"}), positive_int()],
         "use_minicluster": ["boolean"],
         "use_local": ["boolean"],
         "finch_patch_size": [positive_int()],
@@ -219,6 +231,8 @@ class SCDSC(DeepClusterer):
         "batch_size": [positive_int(), None],
         "selection": [StrOptions({"confidence", "last"})],
         "confidence": [unit_interval(closed="right")],
+        "tol": [unit_interval()],
+        "patience": [positive_int()],
         "kmeans_n_init": [positive_int()],
         "init_samples": [positive_int()],
     }
@@ -234,7 +248,7 @@ class SCDSC(DeepClusterer):
         beta: float = 1e-3,
         beta1: float = 3.0,
         beta2: float = 7.0,
-        window: int = 7,
+        window: int | str = "auto",
         use_minicluster: bool = True,
         use_local: bool = True,
         finch_patch_size: int = 17,
@@ -250,6 +264,8 @@ class SCDSC(DeepClusterer):
         batch_size: int | None = None,
         selection: str = "confidence",
         confidence: float = 0.9,
+        tol: float = 1e-3,
+        patience: int = 10,
         kmeans_n_init: int = 30,
         init_samples: int = 50_000,
         device: str = "auto",
@@ -283,6 +299,8 @@ class SCDSC(DeepClusterer):
         self.batch_size = batch_size
         self.selection = selection
         self.confidence = confidence
+        self.tol = tol
+        self.patience = patience
         self.kmeans_n_init = kmeans_n_init
         self.init_samples = init_samples
         self.device = device
@@ -328,6 +346,8 @@ class SCDSC(DeepClusterer):
             raise ConfigError(f"selection={self.selection!r}; expected 'confidence' or 'last'")
         for name in ("patch_size", "window", "finch_patch_size"):
             v = getattr(self, name)
+            if name == "window" and v == "auto":
+                continue
             if not isinstance(v, (int, np.integer)) or v < 1 or v % 2 == 0:
                 raise ConfigError(f"{name}={v!r} must be a positive odd integer")
         if self.batch_size is not None and (
@@ -369,6 +389,7 @@ class SCDSC(DeepClusterer):
             self._pretrain(source, pix)
         with self._timed("init"):
             self._init_bases(source, pix)
+            self.window_ = self._choose_window(source, pix)
         with self._timed("train"):
             self._train(source, pix)
         with self._timed("finish"):
@@ -496,6 +517,17 @@ class SCDSC(DeepClusterer):
         with torch.no_grad():
             self.bases_.D.copy_(torch.as_tensor(D))
 
+    def _choose_window(self, source: PatchSource, pix: torch.Tensor) -> int:
+        """``window``, or for ``"auto"`` the size read off the initial cluster map."""
+        if self.window != "auto":
+            return int(self.window)
+        h, w = self.grid_shape_
+        labels = torch.zeros(h * w, dtype=torch.long, device=self.device_)
+        labels[pix] = self._assign(source, pix).argmax(1)
+        mask = torch.zeros(h * w, dtype=torch.bool, device=self.device_)
+        mask[pix] = True
+        return choose_window(labels.reshape(h, w), mask.reshape(h, w), self.n_clusters)
+
     def _affinity(self, z: torch.Tensor) -> torch.Tensor:
         return subspace_affinity(z, self.bases_.D, self.n_clusters, self.eta, self.squared_norm)
 
@@ -520,7 +552,7 @@ class SCDSC(DeepClusterer):
             out["instance"] = kl_divergence(target_distribution(s).detach(), s, "mean")
         if self.use_local:
             if full:
-                out["local"] = local_loss(s, pix, self.grid_shape_, self.window)
+                out["local"] = local_loss(s, pix, self.grid_shape_, self.window_)
             else:
                 out["local"] = self._local_minibatch(s, rows, cache, pix)
         return out
@@ -542,7 +574,7 @@ class SCDSC(DeepClusterer):
     def _local_minibatch(self, s, rows, cache, pix) -> torch.Tensor:
         """Eqs. (11)-(12) with the window's other pixels taken from the cache."""
         h, w = self.grid_shape_
-        r = self.window // 2
+        r = self.window_ // 2
         flat = pix[rows]
         rr, cc = flat // w, flat % w
         off = torch.arange(-r, r + 1, device=s.device)
@@ -585,13 +617,20 @@ class SCDSC(DeepClusterer):
         state = {"autoencoder": ae, "bases": bases, "opt": opt, "best": best}
         if cache is not None:
             state["cache"] = cache
+        track = TensorState(
+            labels=torch.full((n,), -1, dtype=torch.long, device=self.device_),
+            calm=torch.zeros((), dtype=torch.long),  # epochs in a row under tol
+        )
+        state["track"] = track
         loop = self._loop("scdsc", self.epochs, state)
         self._best = best
+        self.stopped_epoch_ = None
 
         def epoch(e: int) -> dict[str, float]:
             ae.train()
             sums: dict[str, float] = {}
             confident = 0
+            now = torch.empty(n, dtype=torch.long, device=self.device_)
             for b in self._batches_of(loop, n, None if full else self.batch_size):
                 rows = b.to(self.device_)
                 x = source.patches(pix[rows])
@@ -614,15 +653,30 @@ class SCDSC(DeepClusterer):
                 loss.backward()
                 opt.step()
                 confident += int((s.detach().max(1).values > self.confidence).sum())
+                now[rows] = s.detach().argmax(1)
                 if cache is not None:
                     cache["s"][rows] = s.detach()
+                sums["loss"] = sums.get("loss", 0.0) + loss.item() * len(rows) / n
                 for k, v in terms.items():
                     sums[k] = sums.get(k, 0.0) + v.item() * len(rows) / n
             share = confident / n
             best.offer(share if self.selection == "confidence" else float(e), e + 1)
-            return {"loss": sum(sums.values()), **sums, "confident": share}
+            changed = self._settle(track, now, loop, e + 1)
+            # loss: eq. (17) with its weights; the terms are logged unweighted
+            return {**sums, "confident": share, "changed": changed}
 
         loop.run(epoch)
+
+    def _settle(self, track: TensorState, now: torch.Tensor, loop: Any, epoch: int) -> float:
+        """Share of pixels that changed cluster this epoch; stops ``loop`` once it has
+        stayed below ``tol`` for ``patience`` epochs (first epoch: compared to nothing)."""
+        changed = float((now != track["labels"]).float().mean())
+        track["labels"].copy_(now)
+        track["calm"].fill_(int(track["calm"]) + 1 if changed < self.tol else 0)
+        if int(track["calm"]) >= self.patience:
+            self.stopped_epoch_ = epoch
+            loop.stop()
+        return changed
 
     @torch.no_grad()
     def _assign(

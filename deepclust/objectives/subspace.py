@@ -119,3 +119,43 @@ def local_loss(
     smoothed = box_smooth(maps.reshape(k, h, w), mask.reshape(h, w), window)
     f = smoothed.reshape(k, -1)[:, pixels].T
     return kl_divergence(f, s, reduction)
+
+
+def label_agreement(labels: torch.Tensor, mask: torch.Tensor, window: int, k: int) -> float:
+    """Mean share of a masked pixel's ``window x window`` masked neighbours (itself
+    included) that carry its label: 1 for a map of regions wider than the window.
+
+    ``labels`` (H, W) holds clusters ``0..k-1`` (any value off the mask).
+    """
+    inside = mask.bool()
+    lab = torch.where(inside, labels, torch.zeros_like(labels)).long()
+    onehot = torch.zeros(k, *lab.shape, dtype=torch.float32, device=lab.device)
+    onehot.scatter_(0, lab.unsqueeze(0), 1.0)
+    shares = box_smooth(onehot, inside, window)
+    own = shares.gather(0, lab.unsqueeze(0))[0]
+    return float(own[inside].mean())
+
+
+def choose_window(
+    labels: torch.Tensor,
+    mask: torch.Tensor,
+    k: int,
+    tolerance: float = 0.03,
+    largest: int = 11,
+) -> int:
+    """The smoothing window of the local loss (SCDSC eq. 11) read off a cluster map.
+
+    The local target ``F`` mixes a pixel's assignment with those of its window; where
+    the window crosses into another region it pulls the pixel towards that region's
+    cluster. The window is therefore the largest odd size (3 to ``largest``) whose
+    windows lose no more than ``tolerance`` more of their mass to other clusters than
+    a 3 x 3 window does (the 3 x 3 loss is the map's own noise):
+    ``label_agreement(3) - label_agreement(w) <= tolerance``.
+    """
+    base = label_agreement(labels, mask, 3, k)
+    chosen = 3
+    for w in range(5, largest + 1, 2):
+        if base - label_agreement(labels, mask, w, k) > tolerance:
+            break
+        chosen = w
+    return chosen
