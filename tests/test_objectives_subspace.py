@@ -204,3 +204,32 @@ def test_choose_window_grows_with_the_regions():
     assert choose_window(wide, wide_mask, 2) == 11
     stripes = (torch.arange(40) // 4 % 2).repeat(40, 1)  # fields 4 pixels wide
     assert choose_window(stripes, mask, 2) == 3
+
+
+# Scale invariances the defaults rely on: the weights of eq. (17) mean the same on a
+# scene of any size and a latent space of any width.
+def test_clustering_terms_do_not_grow_with_the_number_of_pixels():
+    g = torch.Generator().manual_seed(0)
+    s = torch.softmax(torch.randn(6, 10, 3, generator=g), -1)  # a 6 x 10 scene, K=3
+    pixels = torch.arange(60)
+    one = local_loss(s.reshape(60, 3), pixels, (6, 10), 3)
+    # the same scene twice, side by side, with an unmasked gap wider than the window
+    twice = torch.cat([s, torch.full((6, 4, 3), 1 / 3), s], dim=1).reshape(-1, 3)
+    keep = torch.cat([torch.arange(10), torch.arange(14, 24)])
+    pix2 = (torch.arange(6)[:, None] * 24 + keep[None]).reshape(-1)
+    assert local_loss(twice[pix2], pix2, (6, 24), 3) == pytest.approx(float(one), rel=1e-9)
+    groups = torch.randint(0, 7, (60,), generator=g)
+    flat = s.reshape(60, 3)
+    nl = nonlocal_loss(flat, groups, 7)
+    nl2 = nonlocal_loss(torch.cat([flat, flat]), torch.cat([groups, groups]), 7)
+    assert nl2 == pytest.approx(float(nl), rel=1e-9)
+
+
+def test_affinity_and_dissimilarity_do_not_depend_on_the_latent_width():
+    g = torch.Generator().manual_seed(1)
+    z, D = torch.randn(20, 8, generator=g), torch.randn(8, 3 * 2, generator=g)
+    pad = 100  # the same codes and bases in a wider latent space
+    z_wide = torch.cat([z, torch.zeros(20, pad)], 1)
+    D_wide = torch.cat([D, torch.zeros(pad, 6)], 0)
+    torch.testing.assert_close(subspace_affinity(z_wide, D_wide, 3), subspace_affinity(z, D, 3))
+    assert basis_dissimilarity(D_wide, 3) == pytest.approx(float(basis_dissimilarity(D, 3)))
