@@ -28,6 +28,7 @@ _LAZY = {
     "DEC": "deepclust.methods.dec",
     "DGG": "deepclust.methods.dgg",
     "EDESC": "deepclust.methods.edesc",
+    "MLC": "deepclust.methods.mlc",
     "IDEC": "deepclust.methods.dec",
     "FINCH": "deepclust.methods.finch",
     "FuzzyCMeans": "deepclust.methods.classic",

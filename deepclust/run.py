@@ -309,6 +309,18 @@ def fit_region(ds: Dataset, preprocess: dict[str, Any]) -> np.ndarray:
     return np.arange(ds.n_samples)
 
 
+def _tell_image_shape(est: Any, ds: Dataset, X: np.ndarray) -> None:
+    """Give image methods (``image_shape`` parameter, e.g. MLC) the shape of the rows,
+    when the user did not set it and preprocessing kept one value per pixel."""
+    params = est.get_params() if hasattr(est, "get_params") else {}
+    if "image_shape" not in params or params["image_shape"] is not None or ds.image_shape is None:
+        return
+    shape = tuple(ds.image_shape)
+    shape = (1, *shape) if len(shape) == 2 else shape
+    if int(np.prod(shape)) == X.shape[1]:
+        est.set_params(image_shape=shape)
+
+
 def fit_method(est: Any, ds: Dataset, preprocess: dict[str, Any]) -> dict[str, Any]:
     """Fit ``est`` on ``ds``; labels for every sample (-1 where none), embedding, seconds."""
     region = fit_region(ds, preprocess)
@@ -317,6 +329,7 @@ def fit_method(est: Any, ds: Dataset, preprocess: dict[str, Any]) -> dict[str, A
     tic = time.perf_counter()
     if kind == "vectors":
         X = vectors_for(ds, preprocess)
+        _tell_image_shape(est, ds, X)
         est.fit(X[region])
         labels[region] = est.labels_
         if len(region) < ds.n_samples and hasattr(est, "predict"):

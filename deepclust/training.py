@@ -118,6 +118,23 @@ class TensorState:
             self.tensors[k].copy_(v.to(self.tensors[k].device))
 
 
+class GlobalRNGState:
+    """The global torch RNG (CPU, and CUDA when present) as a checkpointable object, for
+    stages whose randomness does not come from the loop's generator (kornia
+    augmentations draw from the global RNG), so a resumed run draws the same."""
+
+    def state_dict(self) -> dict[str, Any]:
+        state: dict[str, Any] = {"cpu": torch.get_rng_state()}
+        if torch.cuda.is_available():
+            state["cuda"] = torch.cuda.get_rng_state_all()
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        torch.set_rng_state(state["cpu"])
+        if "cuda" in state and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["cuda"])
+
+
 class _GeneratorState:
     def __init__(self, generator: torch.Generator) -> None:
         self.generator = generator

@@ -32,6 +32,7 @@ _ENTRIES = [
     MethodEntry("idec", _M + "dec:IDEC", "IDEC: DEC with local structure preservation"),
     MethodEntry("ae-gmm", _M + "ae_gmm:AEGMM", "AE+GMM: Gaussian mixture on autoencoder features"),
     MethodEntry("edesc", _M + "edesc:EDESC", "EDESC: deep embedded subspace clustering (bases)"),
+    MethodEntry("mlc", _M + "mlc:MLC", "MLC: manifold linearizing and clustering (MCR^2)"),
     MethodEntry("scdsc", _M + "scdsc:SCDSC", "SCDSC: context-preserving subspace clustering (HSI)"),
     MethodEntry(
         "adatsc",

@@ -1,0 +1,114 @@
+"""MLC: the paper's two-manifold example, image mode, line 10's sparse path, helpers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from deepclust.data.synthetic import make_sphere_manifolds
+from deepclust.exceptions import ConfigError, DataError
+from deepclust.methods.mlc import MLC, MLCNetwork, cluster_subspaces, knn_kernel_graph
+from deepclust.metrics import cluster_accuracy
+from deepclust.nn.backbones import MLPBackbone
+from deepclust.validation import ParameterError
+
+SMALL = dict(dim=3, backbone_hidden=(100,), head_hidden=(100,), device="cpu", random_state=0)
+
+
+@pytest.fixture(scope="module")
+def manifolds():
+    return make_sphere_manifolds(random_state=0)
+
+
+def test_two_manifolds_are_linearised_and_clustered(manifolds):
+    # App. D.1: a curved closed curve and a Gaussian blob on the sphere (k-means: 0.76)
+    est = MLC(2, init_epochs=200, epochs=100, **SMALL).fit(manifolds.X)
+    assert cluster_accuracy(manifolds.y, est.labels_) > 0.95
+    assert est.embedding_.shape == (200, 3)
+    np.testing.assert_allclose(np.linalg.norm(est.embedding_, axis=1), 1.0, rtol=1e-5)
+    assert isinstance(est.affinity_, np.ndarray) and est.affinity_.shape == (200, 200)
+    assert len(est.cluster_ranks_) == 2 and all(1 <= r <= 3 for r in est.cluster_ranks_)
+    assert (est.predict(manifolds.X) == est.labels_).mean() > 0.95
+    stages = [r["stage"] for r in est.history_]
+    assert stages.count("tcr") == 200 and stages.count("mlc") == 100
+    mlc = [r for r in est.history_ if r["stage"] == "mlc"]
+    assert {"expansion", "compression", "regulariser"} <= set(mlc[0])
+    three = est.labels_for(3)
+    assert three.shape == (200,) and len(np.unique(three)) == 3
+
+
+def test_sparse_membership_graph_above_full_membership_max(manifolds):
+    est = MLC(2, init_epochs=30, epochs=10, full_membership_max=50, n_neighbors=10, **SMALL)
+    est.fit(manifolds.X)
+    assert est.affinity_.shape == (200, 200) and est.affinity_.nnz <= 2 * 200 * 10
+    assert set(np.unique(est.labels_)) == {0, 1}
+
+
+def test_image_mode_with_flat_rows_or_4d_arrays():
+    rng = np.random.default_rng(0)
+    imgs = np.zeros((40, 1, 12, 12), np.float32)
+    imgs[:20, :, :, :6] = 255.0  # left half bright
+    imgs[20:, :, :6, :] = 255.0  # top half bright
+    imgs += rng.uniform(0, 20, imgs.shape).astype(np.float32)
+    kw = dict(init_epochs=2, epochs=2, dim=8, head_hidden=(16,), device="cpu", random_state=0)
+    a = MLC(2, image_shape=(1, 12, 12), **kw).fit(imgs.reshape(40, -1))
+    b = MLC(2, **kw).fit(imgs)
+    assert a.input_shape_ == b.input_shape_ == (1, 12, 12)
+    np.testing.assert_array_equal(a.labels_, b.labels_)
+    assert a.transform(imgs[:5]).shape == (5, 8)
+    with pytest.raises(DataError, match="image_shape"):
+        MLC(2, image_shape=(1, 10, 10), **kw).fit(imgs.reshape(40, -1))
+
+
+def test_bad_parameters_fail_before_training(manifolds):
+    with pytest.raises(ParameterError, match="eta"):
+        MLC(2, eta=0.0).fit(manifolds.X)
+    with pytest.raises(ParameterError, match="backbone"):
+        MLC(2, backbone="vit").fit(manifolds.X)
+
+
+def test_cluster_head_starts_as_a_copy_of_the_feature_head():
+    net = MLCNetwork(MLPBackbone(4, (8,)), 3, (8,))
+    h = torch.randn(6, 8)
+    net.eval()
+    assert not torch.allclose(net.feature_head(h), net.cluster_head(h))
+    net.copy_feature_head()
+    torch.testing.assert_close(net.feature_head(h), net.cluster_head(h))
+
+
+def test_knn_kernel_graph_is_symmetric_without_self_loops():
+    c = torch.nn.functional.normalize(
+        torch.randn(50, 4, generator=torch.Generator().manual_seed(0)), dim=1
+    )
+    g = knn_kernel_graph(c.numpy(), 5, eta=0.2)
+    assert (g != g.T).nnz == 0 and g.diagonal().max() == 0
+    assert (g.getnnz(axis=1) >= 5).all() and g.data.max() <= 1.0
+
+
+def test_cluster_subspaces_are_orthonormal_and_ranked():
+    rng = np.random.default_rng(0)
+    z = np.zeros((60, 4))
+    z[:30, :2] = rng.standard_normal((30, 2))  # a plane
+    z[30:, 3] = 1.0  # a line
+    labels = np.repeat([0, 1], 30)
+    bases, ranks = cluster_subspaces(z, labels, 3)
+    assert ranks[:2] == [2, 1] and ranks[2] == 0
+    np.testing.assert_allclose(bases[0].T @ bases[0], np.eye(2), atol=1e-10)
+    with pytest.raises(ConfigError, match="saved model"):
+        est = MLC(2)
+        est.labels_ = labels
+        est.affinity_ = None
+        est.labels_for(2)
+
+
+def test_the_run_layer_gives_image_rows_their_shape():
+    from deepclust.data.container import Dataset
+    from deepclust.run import build_estimator, fit_method
+
+    rng = np.random.default_rng(1)
+    ds = Dataset(X=rng.random((30, 100)).astype(np.float32), name="tiny", kind="images",
+                 image_shape=(10, 10))  # fmt: skip
+    est = build_estimator("mlc", 2, dict(init_epochs=1, epochs=1, dim=4, head_hidden=(8,)), 0)
+    fit_method(est, ds, {})
+    assert est.input_shape_ == (1, 10, 10) and type(est.network_.backbone).__name__ == "SmallCNN"
