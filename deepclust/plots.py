@@ -1081,3 +1081,41 @@ def plot_generated_samples(
 def cluster_colormap(n: int) -> ListedColormap:
     """A qualitative colormap with ``n`` entries."""
     return ListedColormap(palette(n))
+
+
+def plot_cosine_similarity(
+    Z: np.ndarray,
+    labels: np.ndarray,
+    path: str | os.PathLike,
+    *,
+    title: str = "",
+    max_points: int = 2000,
+    random_state: int = 0,
+) -> Path:
+    """Heat map of ``|z_i^T z_j|`` with samples sorted by cluster (MLC Fig. 4 style).
+
+    Rows of ``Z`` are normalised first. A block-diagonal picture means the clusters lie
+    in mutually orthogonal subspaces. Above ``max_points`` samples a stratified random
+    subset (the same share of every cluster) is drawn.
+    """
+    Z = np.asarray(Z, dtype=np.float64)
+    labels = np.asarray(labels)
+    if Z.ndim != 2 or len(Z) != len(labels):
+        raise ValueError(f"Z must be (n, d) with one label per row; got {Z.shape}, {labels.shape}")
+    idx = np.arange(len(Z))
+    if len(Z) > max_points:
+        rng = np.random.default_rng(random_state)
+        idx = rng.choice(len(Z), max_points, replace=False)
+    idx = idx[np.argsort(labels[idx], kind="stable")]
+    U = Z[idx] / np.maximum(np.linalg.norm(Z[idx], axis=1, keepdims=True), 1e-12)
+    fig, ax = plt.subplots(figsize=(5.2, 4.5))
+    im = ax.imshow(np.abs(U @ U.T), vmin=0, vmax=1, cmap="viridis", interpolation="nearest")
+    sizes = np.bincount(np.searchsorted(np.unique(labels[idx]), labels[idx]))
+    for edge in np.cumsum(sizes)[:-1]:
+        ax.axhline(edge - 0.5, color="w", lw=0.5)
+        ax.axvline(edge - 0.5, color="w", lw=0.5)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(title or "|z_i^T z_j|, samples sorted by cluster")
+    fig.colorbar(im, ax=ax, fraction=0.046)
+    return save_figure(fig, path)

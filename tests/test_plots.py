@@ -390,3 +390,18 @@ def test_cluster_mean_anomalies_by_hand_and_picture(tmp_path):
     plot_cluster_anomaly_maps(cube, labels, variables=["t", "p"], lat=np.arange(2.0),
                               lon=np.arange(3.0), path=path)  # fmt: skip
     assert path.stat().st_size > 1000
+
+
+def test_cosine_similarity_heat_map(tmp_path):
+    from deepclust.plots import plot_cosine_similarity
+
+    rng = np.random.default_rng(0)
+    Z = np.vstack([np.c_[rng.standard_normal((20, 2)), np.zeros((20, 2))],
+                   np.c_[np.zeros((25, 2)), rng.standard_normal((25, 2))]])  # fmt: skip
+    labels = np.repeat([1, 0], [20, 25])
+    path = plot_cosine_similarity(Z, labels, tmp_path / "cos.png")
+    assert path.stat().st_size > 1000
+    small = plot_cosine_similarity(Z, labels, tmp_path / "s.png", max_points=10)
+    assert small.exists()
+    with pytest.raises(ValueError, match="one label per row"):
+        plot_cosine_similarity(Z, np.zeros(3), tmp_path / "bad.png")
