@@ -29,6 +29,7 @@ _LAZY = {
     "DGG": "deepclust.methods.dgg",
     "EDESC": "deepclust.methods.edesc",
     "MLC": "deepclust.methods.mlc",
+    "SSCOMP": "deepclust.methods.ssc_omp",
     "IDEC": "deepclust.methods.dec",
     "FINCH": "deepclust.methods.finch",
     "FuzzyCMeans": "deepclust.methods.classic",

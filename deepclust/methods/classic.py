@@ -292,17 +292,25 @@ class SpectralClustering(BaseClusterer):
 
     def _fit(self, X: np.ndarray) -> None:
         A = self._affinity(X.astype(np.float64))
-        if sparse.issparse(A):
-            # ARPACK cannot return as many eigenvectors as there are nodes: tiny graphs
-            # (n_clusters close to n_samples) go to the dense solver.
-            A = A.toarray() if self.n_clusters >= X.shape[0] - 1 else A.tocsr()
-        rs = check_random_state(self.random_state)
-        maps = spectral_embedding(
-            A, n_components=self.n_clusters, random_state=rs, drop_first=False
+        self.embedding_, self.labels_ = spectral_labels(
+            A, self.n_clusters, self.n_init, self.random_state
         )
-        km = _SkKMeans(self.n_clusters, n_init=self.n_init, random_state=rs).fit(maps)
-        self.embedding_ = maps
-        self.labels_ = km.labels_.astype(np.int64)
+
+
+def spectral_labels(
+    affinity: Any, n_clusters: int, n_init: int = 10, random_state: Any = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Normalised-Laplacian embedding of a symmetric affinity (dense or sparse) and
+    k-means on it (von Luxburg 2007); returns ``(embedding, labels)``."""
+    A = affinity
+    if sparse.issparse(A):
+        # ARPACK cannot return as many eigenvectors as there are nodes: tiny graphs
+        # (n_clusters close to n_samples) go to the dense solver.
+        A = A.toarray() if n_clusters >= A.shape[0] - 1 else A.tocsr()
+    rs = check_random_state(random_state)
+    maps = spectral_embedding(A, n_components=n_clusters, random_state=rs, drop_first=False)
+    km = _SkKMeans(n_clusters, n_init=n_init, random_state=rs).fit(maps)
+    return maps, km.labels_.astype(np.int64)
 
 
 def auto_fuzzifier(n_samples: int, n_features: int) -> float:
