@@ -29,6 +29,7 @@ _LAZY = {
     "DGG": "deepclust.methods.dgg",
     "EDESC": "deepclust.methods.edesc",
     "MLC": "deepclust.methods.mlc",
+    "NMCE": "deepclust.methods.nmce",
     "SSCOMP": "deepclust.methods.ssc_omp",
     "IDEC": "deepclust.methods.dec",
     "FINCH": "deepclust.methods.finch",

@@ -7,7 +7,7 @@ import pytest
 import torch
 from sklearn.base import clone
 
-from deepclust import AEGMM, DEC, DGG, EDESC, IDEC, MLC, Autoencoder, VaDE
+from deepclust import AEGMM, DEC, DGG, EDESC, IDEC, MLC, NMCE, Autoencoder, VaDE
 from deepclust.data.synthetic import make_half_circles
 from deepclust.exceptions import ConfigError, DataError
 from deepclust.training import TrainingLoop
@@ -21,6 +21,9 @@ FAST = {
     AEGMM: dict(FAST_AE),
     EDESC: dict(FAST_AE, epochs=3),
     MLC: dict(init_epochs=2, epochs=3, dim=8, backbone_hidden=(16,), head_hidden=(16,)),
+    NMCE: dict(
+        init_epochs=2, epochs=3, finetune_epochs=2, dim=8, backbone_hidden=(16,), head_hidden=(16,)
+    ),
 }
 METHODS = list(FAST)
 

@@ -112,3 +112,19 @@ def test_the_run_layer_gives_image_rows_their_shape():
     est = build_estimator("mlc", 2, dict(init_epochs=1, epochs=1, dim=4, head_hidden=(8,)), 0)
     fit_method(est, ds, {})
     assert est.input_shape_ == (1, 10, 10) and type(est.network_.backbone).__name__ == "SmallCNN"
+
+
+def test_nmce_clusters_the_two_manifolds_with_a_point_to_cluster_membership():
+    from deepclust.methods.nmce import NMCE, nmce_loss
+
+    ds = make_sphere_manifolds(random_state=1)
+    est = NMCE(2, init_epochs=200, epochs=100, finetune_epochs=50, **SMALL).fit(ds.X)
+    assert cluster_accuracy(ds.y, est.labels_) > 0.9
+    np.testing.assert_allclose(est.proba_.sum(1), 1.0, rtol=1e-5)
+    np.testing.assert_array_equal(est.predict(ds.X), est.labels_)
+    assert [
+        s for s in ("tcr", "nmce", "finetune") if any(r["stage"] == s for r in est.history_)
+    ] == ["tcr", "nmce", "finetune"]
+    z = torch.nn.functional.normalize(torch.randn(10, 3), dim=1)
+    terms = nmce_loss(z, z, torch.zeros(10, 2), eps2=0.1, invariance=2.0)
+    assert float(terms["agreement"]) == pytest.approx(1.0)

@@ -34,6 +34,7 @@ _ENTRIES = [
     MethodEntry("ae-gmm", _M + "ae_gmm:AEGMM", "AE+GMM: Gaussian mixture on autoencoder features"),
     MethodEntry("edesc", _M + "edesc:EDESC", "EDESC: deep embedded subspace clustering (bases)"),
     MethodEntry("mlc", _M + "mlc:MLC", "MLC: manifold linearizing and clustering (MCR^2)"),
+    MethodEntry("nmce", _M + "nmce:NMCE", "NMCE: MCR^2 with a point-to-cluster membership"),
     MethodEntry("scdsc", _M + "scdsc:SCDSC", "SCDSC: context-preserving subspace clustering (HSI)"),
     MethodEntry(
         "adatsc",

@@ -23,37 +23,26 @@ paper's line 10 as written); above, a sparse graph of each sample's
 
 from __future__ import annotations
 
-import math
 from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
-from sklearn.cluster import SpectralClustering
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from ..base import DeepClusterer
-from ..exceptions import ConfigError, DataError
+from ..exceptions import ConfigError
 from ..metrics import numerical_rank
 from ..nn.augment import augmentation_for, views
 from ..nn.backbones import SphereHead, backbone_for
-from ..nn.lars import LARS
-from ..objectives.coding_rate import mlc_loss, tcr_loss
+from ..objectives.coding_rate import mlc_loss
 from ..objectives.sinkhorn import membership
-from ..pretraining import auto_epochs
 from ..training import GlobalRNGState
 from ..utils import derive_seed
-from ..validation import (
-    AUTO,
-    N_CLUSTERS,
-    StrOptions,
-    non_negative_int,
-    non_negative_real,
-    positive_int,
-    positive_real,
-)
+from ..validation import N_CLUSTERS, non_negative_real, positive_int, positive_real
+from ._rate_reduction import RATE_REDUCTION_CONSTRAINTS, RateReductionClusterer
+from .classic import spectral_labels
 
 
 class MLCNetwork(nn.Module):
@@ -70,7 +59,7 @@ class MLCNetwork(nn.Module):
         self.cluster_head.load_state_dict(self.feature_head.state_dict())
 
 
-class MLC(DeepClusterer):
+class MLC(RateReductionClusterer):
     """Manifold linearizing and clustering.
 
     Parameters
@@ -119,26 +108,12 @@ class MLC(DeepClusterer):
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "n_clusters": N_CLUSTERS,
-        "image_shape": [tuple, list, None],
-        "backbone": [StrOptions({"auto", "mlp", "cnn", "resnet18"})],
-        "backbone_hidden": [tuple, list],
-        "dim": [positive_int()],
-        "head_hidden": [tuple, list],
-        "eps2_init": [positive_real()],
-        "eps2": [positive_real()],
+        **RATE_REDUCTION_CONSTRAINTS,
         "gamma": [non_negative_real()],
         "eta": [positive_real()],
         "sinkhorn_iterations": [positive_int()],
-        "invariance": [non_negative_real()],
         "n_views": [positive_int()],
         "absolute_kernel": ["boolean"],
-        "init_epochs": [AUTO, non_negative_int()],
-        "epochs": [AUTO, non_negative_int()],
-        "batch_size": [AUTO, positive_int()],
-        "init_lr": [positive_real()],
-        "lr": [positive_real()],
-        "momentum": [non_negative_real()],
-        "weight_decay": [non_negative_real()],
         "freeze_backbone": ["boolean"],
         "full_membership_max": [positive_int()],
         "n_neighbors": [positive_int()],
@@ -209,49 +184,6 @@ class MLC(DeepClusterer):
         self.checkpoint_every = checkpoint_every
         self.resume = resume
 
-    # ------------------------------------------------------------- input
-    def _validate_fit_input(self, X: Any) -> np.ndarray:
-        arr = np.asarray(X) if not hasattr(X, "tocsr") else X
-        shape = self.image_shape
-        if getattr(arr, "ndim", 2) == 4:  # (n, C, H, W) images
-            shape = tuple(int(s) for s in arr.shape[1:])
-            arr = arr.reshape(arr.shape[0], -1)
-        X = super()._validate_fit_input(arr)
-        self.input_shape_ = (X.shape[1],) if shape is None else tuple(int(s) for s in shape)
-        if math.prod(self.input_shape_) != X.shape[1]:
-            raise DataError(
-                f"image_shape={tuple(self.input_shape_)} holds {math.prod(self.input_shape_)} "
-                f"values but X has {X.shape[1]} features per sample"
-            )
-        return X
-
-    def _validate_new_input(self, X: Any) -> np.ndarray:
-        check_is_fitted(self)
-        arr = np.asarray(X)
-        if arr.ndim == 4:
-            arr = arr.reshape(arr.shape[0], -1)
-        return self._checked_input(arr, reset=False)
-
-    def _scaled(self, X: np.ndarray) -> np.ndarray:
-        """Images to [0, 1] (colour augmentation expects it); vectors standardised."""
-        X = np.asarray(X, dtype=np.float32)
-        if len(self.input_shape_) == 3:
-            return X / np.float32(self.input_peak_)
-        return (X - self.input_mean_) / self.input_std_
-
-    def _fit_scaling(self, X: np.ndarray) -> None:
-        if len(self.input_shape_) == 3:
-            peak = float(np.abs(X).max())
-            self.input_peak_ = peak if peak > 1.0 else 1.0
-        else:
-            self.input_mean_ = X.mean(0).astype(np.float32)
-            std = X.std(0)
-            self.input_std_ = np.where(std > 0, std, 1.0).astype(np.float32)
-
-    def _batch(self, data: torch.Tensor) -> torch.Tensor:
-        return data.reshape(len(data), *self.input_shape_)
-
-    # --------------------------------------------------------------- fit
     def _fit(self, X: np.ndarray) -> None:
         self._fit_scaling(X)
         data = self._as_tensor(self._scaled(X))
@@ -268,38 +200,6 @@ class MLC(DeepClusterer):
         self.network_ = MLCNetwork(backbone, int(self.dim), tuple(self.head_hidden))
         self.network_.to(self.device_)
         self.augment_ = augmentation_for(self.input_shape_).to(self.device_)
-
-    def _epochs(self, value: Any, n: int, steps: int, hi: int) -> int:
-        if value == "auto":
-            return auto_epochs(n, self.batch_size_, steps, lo=5, hi=hi)
-        return int(value)
-
-    def _initialise(self, data: torch.Tensor) -> None:
-        """Algorithm 1 line 1: TCR (eq. 5) on two views; backbone and feature head."""
-        net = self.network_
-        params = [*net.backbone.parameters(), *net.feature_head.parameters()]
-        opt = LARS(params, lr=self.init_lr, weight_decay=1e-6)
-        n_epochs = self._epochs(self.init_epochs, len(data), 3000, 500)
-        loop = self._loop("tcr", n_epochs, {"network": net, "opt": opt, "rng": GlobalRNGState()})
-
-        def epoch(_: int) -> dict[str, float]:
-            net.train()
-            sums = {"loss": 0.0, "rate": 0.0, "agreement": 0.0}
-            for idx in loop.batches(
-                len(data), self.batch_size_, drop_last=len(data) > self.batch_size_
-            ):
-                x = self._batch(data[idx.to(self.device_)])
-                pair = views(self.augment_, x, 2)
-                z = net.feature_head(net.backbone(pair.flatten(0, 1))).unflatten(0, (2, len(x)))
-                terms = tcr_loss(z[0], z[1], self.eps2_init, self.invariance)
-                opt.zero_grad(set_to_none=True)
-                terms["loss"].backward()
-                opt.step()
-                for key in sums:
-                    sums[key] += float(terms[key].detach()) * len(idx)
-            return {k: v / len(data) for k, v in sums.items()}
-
-        loop.run(epoch)
 
     def _views_forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Eq. (6): ``Z`` (sphere projection of the views' mean) and ``Pi`` (their mean)."""
@@ -376,9 +276,7 @@ class MLC(DeepClusterer):
         return knn_kernel_graph(c, min(self.n_neighbors, n - 1), self.eta, self.absolute_kernel)
 
     def _spectral(self, affinity: Any, k: int) -> np.ndarray:
-        return SpectralClustering(
-            k, affinity="precomputed", n_init=10, random_state=derive_seed(self.random_state, 7)
-        ).fit_predict(affinity)
+        return spectral_labels(affinity, k, 10, derive_seed(self.random_state, 7))[1]
 
     def _finish(self, data: torch.Tensor) -> None:
         z, c = self._heads(data)

@@ -1,0 +1,133 @@
+"""Shared by MLC and NMCE: input handling and the self-supervised TCR initialisation.
+
+Both cluster images (rows with an ``image_shape``, or 4-D arrays) or feature vectors,
+start by training a backbone and a feature head on MLC eq. (5) / NMCE's TCR objective
+with two augmented views (LARS), and then differ in how they learn the membership.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.utils.validation import check_is_fitted
+
+from ..base import DeepClusterer
+from ..exceptions import DataError
+from ..nn.augment import views
+from ..nn.lars import LARS
+from ..objectives.coding_rate import tcr_loss
+from ..pretraining import auto_epochs
+from ..training import GlobalRNGState
+from ..validation import (
+    AUTO,
+    StrOptions,
+    non_negative_int,
+    non_negative_real,
+    positive_int,
+    positive_real,
+)
+
+#: Parameters every rate-reduction estimator has (declarative validation).
+RATE_REDUCTION_CONSTRAINTS: dict[str, list[Any]] = {
+    "image_shape": [tuple, list, None],
+    "backbone": [StrOptions({"auto", "mlp", "cnn", "resnet18"})],
+    "backbone_hidden": [tuple, list],
+    "dim": [positive_int()],
+    "head_hidden": [tuple, list],
+    "eps2_init": [positive_real()],
+    "eps2": [positive_real()],
+    "invariance": [non_negative_real()],
+    "init_epochs": [AUTO, non_negative_int()],
+    "epochs": [AUTO, non_negative_int()],
+    "batch_size": [AUTO, positive_int()],
+    "init_lr": [positive_real()],
+    "lr": [positive_real()],
+    "momentum": [non_negative_real()],
+    "weight_decay": [non_negative_real()],
+}
+
+
+class RateReductionClusterer(DeepClusterer):
+    """Input scaling, batching and Algorithm 1 line 1 (TCR) for MLC and NMCE.
+
+    Subclasses set ``network_`` (with ``backbone`` and ``feature_head``) and
+    ``augment_`` in ``_build_modules`` and ``batch_size_`` before ``_initialise``.
+    """
+
+    # ------------------------------------------------------------- input
+    def _validate_fit_input(self, X: Any) -> np.ndarray:
+        arr = np.asarray(X) if not hasattr(X, "tocsr") else X
+        shape = self.image_shape
+        if getattr(arr, "ndim", 2) == 4:  # (n, C, H, W) images
+            shape = tuple(int(s) for s in arr.shape[1:])
+            arr = arr.reshape(arr.shape[0], -1)
+        X = super()._validate_fit_input(arr)
+        self.input_shape_ = (X.shape[1],) if shape is None else tuple(int(s) for s in shape)
+        if math.prod(self.input_shape_) != X.shape[1]:
+            raise DataError(
+                f"image_shape={tuple(self.input_shape_)} holds {math.prod(self.input_shape_)} "
+                f"values but X has {X.shape[1]} features per sample"
+            )
+        return X
+
+    def _validate_new_input(self, X: Any) -> np.ndarray:
+        check_is_fitted(self)
+        arr = np.asarray(X)
+        if arr.ndim == 4:
+            arr = arr.reshape(arr.shape[0], -1)
+        return self._checked_input(arr, reset=False)
+
+    def _scaled(self, X: np.ndarray) -> np.ndarray:
+        """Images to [0, 1] (colour augmentation expects it); vectors standardised."""
+        X = np.asarray(X, dtype=np.float32)
+        if len(self.input_shape_) == 3:
+            return X / np.float32(self.input_peak_)
+        return (X - self.input_mean_) / self.input_std_
+
+    def _fit_scaling(self, X: np.ndarray) -> None:
+        if len(self.input_shape_) == 3:
+            peak = float(np.abs(X).max())
+            self.input_peak_ = peak if peak > 1.0 else 1.0
+        else:
+            self.input_mean_ = X.mean(0).astype(np.float32)
+            std = X.std(0)
+            self.input_std_ = np.where(std > 0, std, 1.0).astype(np.float32)
+
+    def _batch(self, data: torch.Tensor) -> torch.Tensor:
+        return data.reshape(len(data), *self.input_shape_)
+
+    # --------------------------------------------------------------- fit
+    def _epochs(self, value: Any, n: int, steps: int, hi: int) -> int:
+        if value == "auto":
+            return auto_epochs(n, self.batch_size_, steps, lo=5, hi=hi)
+        return int(value)
+
+    def _initialise(self, data: torch.Tensor) -> None:
+        """Algorithm 1 line 1: TCR (eq. 5) on two views; backbone and feature head."""
+        net = self.network_
+        params = [*net.backbone.parameters(), *net.feature_head.parameters()]
+        opt = LARS(params, lr=self.init_lr, weight_decay=1e-6)
+        n_epochs = self._epochs(self.init_epochs, len(data), 3000, 500)
+        loop = self._loop("tcr", n_epochs, {"network": net, "opt": opt, "rng": GlobalRNGState()})
+
+        def epoch(_: int) -> dict[str, float]:
+            net.train()
+            sums = {"loss": 0.0, "rate": 0.0, "agreement": 0.0}
+            for idx in loop.batches(
+                len(data), self.batch_size_, drop_last=len(data) > self.batch_size_
+            ):
+                x = self._batch(data[idx.to(self.device_)])
+                pair = views(self.augment_, x, 2)
+                z = net.feature_head(net.backbone(pair.flatten(0, 1))).unflatten(0, (2, len(x)))
+                terms = tcr_loss(z[0], z[1], self.eps2_init, self.invariance)
+                opt.zero_grad(set_to_none=True)
+                terms["loss"].backward()
+                opt.step()
+                for key in sums:
+                    sums[key] += float(terms[key].detach()) * len(idx)
+            return {k: v / len(data) for k, v in sums.items()}
+
+        loop.run(epoch)
