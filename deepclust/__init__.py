@@ -28,6 +28,7 @@ _LAZY = {
     "DEC": "deepclust.methods.dec",
     "DGG": "deepclust.methods.dgg",
     "EDESC": "deepclust.methods.edesc",
+    "DSCNet": "deepclust.methods.dscnet",
     "MLC": "deepclust.methods.mlc",
     "NMCE": "deepclust.methods.nmce",
     "SSCOMP": "deepclust.methods.ssc_omp",

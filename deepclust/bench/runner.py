@@ -39,6 +39,8 @@ QUICK_PARAMS: dict[str, Any] = {
     "classifier_epochs": 5,
     "siamese_epochs": 5,
     "pretrain_epochs": 10,
+    "init_epochs": 5,
+    "finetune_epochs": 5,
 }
 CELLS_DIR = "cells"
 

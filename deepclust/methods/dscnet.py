@@ -1,0 +1,229 @@
+"""DSC-Net-L2: deep subspace clustering networks (Ji, Zhang, Li, Salzmann, Reid; NIPS 2017).
+
+A baseline of MLC (Table 1) and A-DATSC: a self-expressive layer ``C`` (n x n, zero
+diagonal) between a pretrained encoder and decoder, trained full-batch on
+
+    L = 1/2 ||X - X_hat||_F^2 + lambda1 ||C||_F^2 + lambda2 / 2 ||Z - C Z||_F^2
+
+(the L2 variant of the paper's eq. 4; the decoder reconstructs from ``C Z``), then
+spectral clustering on an affinity built from ``C`` by the paper's post-processing:
+keep each column's largest entries up to ``rho`` of its mass, symmetrise, take the
+top ``d k + 1`` singular directions ``U S^{1/2}``, normalise the rows and use
+``|U U^T|^alpha`` (``alpha = 4`` to sharpen it). Memory is O(n^2): meant for the few
+thousand samples of the subspace benchmarks (COIL-20, ORL), as in the paper; above
+``max_samples`` it refuses with a one-line error instead of exhausting memory.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from scipy.sparse.linalg import svds
+from torch import nn
+
+from ..base import DeepClusterer
+from ..exceptions import DataError
+from ..nn.autoencoders import MLPAutoencoder
+from ..pretraining import UsesAutoencoder
+from ..training import adam
+from ..validation import N_CLUSTERS, non_negative_int, positive_int, positive_real
+from .classic import spectral_labels
+
+
+class SelfExpression(nn.Module):
+    """``Z -> C Z`` with ``C`` n x n and its diagonal held at zero (no self-coding)."""
+
+    def __init__(self, n: int, init: float = 1e-4) -> None:
+        super().__init__()
+        self.C = nn.Parameter(torch.full((n, n), float(init)))
+        self.register_buffer("off_diagonal", 1.0 - torch.eye(n))
+
+    def coefficients(self) -> torch.Tensor:
+        return self.C * self.off_diagonal
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.coefficients() @ z
+
+
+def dscnet_loss(
+    x: torch.Tensor, x_hat: torch.Tensor, z: torch.Tensor, cz: torch.Tensor, C: torch.Tensor,
+    lambda1: float, lambda2: float,
+) -> dict[str, torch.Tensor]:  # fmt: skip
+    """The three terms of DSC-Net-L2's loss and their weighted sum (sums, as the paper)."""
+    recon = 0.5 * (x - x_hat).pow(2).sum()
+    reg = C.pow(2).sum()
+    expr = 0.5 * (z - cz).pow(2).sum()
+    return {"loss": recon + lambda1 * reg + lambda2 * expr, "recon": recon, "reg": reg,
+            "self_expression": expr}  # fmt: skip
+
+
+def threshold_columns(C: np.ndarray, rho: float) -> np.ndarray:
+    """Keep, per column, the largest ``|c_ij|`` until they hold ``rho`` of its l1 mass."""
+    if rho >= 1:
+        return C
+    A = np.abs(C)
+    order = np.argsort(-A, axis=0)
+    sorted_abs = np.take_along_axis(A, order, axis=0)
+    mass = np.cumsum(sorted_abs, axis=0)
+    total = mass[-1:, :]
+    keep_sorted = (mass - sorted_abs) < rho * np.where(total > 0, total, 1.0)
+    keep = np.zeros_like(keep_sorted)
+    np.put_along_axis(keep, order, keep_sorted, axis=0)
+    return C * keep
+
+
+def subspace_affinity_from_codes(C: np.ndarray, k: int, d: int, alpha: float) -> np.ndarray:
+    """DSC-Net's post-processing of the coefficients into a spectral-clustering affinity."""
+    C = 0.5 * (C + C.T)
+    r = int(min(d * k + 1, C.shape[0] - 1))
+    U, S, _ = svds(C, k=r)
+    U = U[:, ::-1] * np.sqrt(S[::-1])
+    U = U / np.maximum(np.linalg.norm(U, axis=1, keepdims=True), 1e-12)
+    Z = U @ U.T
+    L = np.abs(np.where(Z > 0, Z, 0.0) ** alpha)
+    L = L / max(L.max(), 1e-12)
+    return 0.5 * (L + L.T)
+
+
+class DSCNet(UsesAutoencoder, DeepClusterer):
+    """Deep subspace clustering network, L2 regulariser (DSC-Net-L2).
+
+    Parameters
+    ----------
+    n_clusters : int
+    lambda1, lambda2 : float
+        Weights of ``||C||_F^2`` and the self-expression term (the paper's COIL-20
+        setting: 1 and 150 with its conv autoencoder).
+    subspace_dim : int
+        ``d`` of the post-processing (``d k + 1`` singular directions; 12 for COIL-20).
+    alpha, rho : float
+        Sharpening exponent (4) and the column threshold of the post-processing.
+    epochs, lr
+        Full-batch Adam on the loss (the paper: 1e-3).
+    max_samples : int
+        Largest ``n`` accepted (``C`` is n x n).
+    hidden_dims, latent_dim, pretrained, ae_layerwise_epochs, ae_finetune_epochs, ae_lr
+        The autoencoder (see :class:`~deepclust.pretraining.Autoencoder`).
+    input_scaling : {"auto", "max", "standardize", "none"}
+    device, random_state, verbose, checkpoint_dir, checkpoint_every, resume
+
+    Attributes
+    ----------
+    labels_, coefficients_ (``C``), affinity_, embedding_ (the codes ``Z``), history_
+    """
+
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "n_clusters": N_CLUSTERS,
+        "lambda1": [positive_real()],
+        "lambda2": [positive_real()],
+        "subspace_dim": [positive_int()],
+        "alpha": [positive_real()],
+        "rho": [positive_real()],
+        "epochs": [non_negative_int()],
+        "lr": [positive_real()],
+        "max_samples": [positive_int()],
+    }
+
+    def __init__(
+        self,
+        n_clusters: int = 8,
+        *,
+        lambda1: float = 1.0,
+        lambda2: float = 150.0,
+        subspace_dim: int = 12,
+        alpha: float = 4.0,
+        rho: float = 1.0,
+        epochs: int = 200,
+        lr: float = 1e-3,
+        max_samples: int = 10_000,
+        hidden_dims: Any = "auto",
+        latent_dim: Any = "auto",
+        pretrained: Any = None,
+        input_scaling: str = "auto",
+        ae_layerwise_epochs: Any = "auto",
+        ae_finetune_epochs: Any = "auto",
+        ae_lr: float = 1e-3,
+        device: str = "auto",
+        random_state: int | None = None,
+        verbose: bool = False,
+        checkpoint_dir: str | None = None,
+        checkpoint_every: int = 10,
+        resume: bool = False,
+    ) -> None:
+        self.n_clusters = n_clusters
+        self.lambda1 = lambda1
+        self.lambda2 = lambda2
+        self.subspace_dim = subspace_dim
+        self.alpha = alpha
+        self.rho = rho
+        self.epochs = epochs
+        self.lr = lr
+        self.max_samples = max_samples
+        self.hidden_dims = hidden_dims
+        self.latent_dim = latent_dim
+        self.pretrained = pretrained
+        self.input_scaling = input_scaling
+        self.ae_layerwise_epochs = ae_layerwise_epochs
+        self.ae_finetune_epochs = ae_finetune_epochs
+        self.ae_lr = ae_lr
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.checkpoint_dir = checkpoint_dir
+        self.checkpoint_every = checkpoint_every
+        self.resume = resume
+
+    def _build_modules(self) -> None:
+        self.autoencoder_ = MLPAutoencoder(self.dims_, self.output_).to(self.device_)
+        self.self_expression_ = SelfExpression(self.n_samples_).to(self.device_)
+
+    def _fit(self, X: np.ndarray) -> None:
+        if len(X) > self.max_samples:
+            raise DataError(
+                f"DSC-Net keeps an n x n coefficient matrix: {len(X)} samples exceed "
+                f"max_samples={self.max_samples}; subsample, or use a linear-cost method"
+            )
+        ae = self._pretrained_autoencoder(X)
+        self.dims_, self.output_, self.n_samples_ = ae.network_.dims, ae.output_, len(X)
+        self._build_modules()
+        self.autoencoder_.load_state_dict(ae.network_.state_dict())
+        data = self._as_tensor(X)
+        self._train(data)
+        self._finish(data)
+
+    def _train(self, data: torch.Tensor) -> None:
+        ae, se = self.autoencoder_, self.self_expression_
+        opt = adam([*ae.parameters(), *se.parameters()], lr=self.lr)
+        loop = self._loop("dscnet", int(self.epochs), {"autoencoder": ae, "se": se, "opt": opt})
+
+        def epoch(_: int) -> dict[str, float]:
+            ae.train()
+            z = ae.encoder(data)
+            cz = se(z)
+            terms = dscnet_loss(data, ae.decoder(cz), z, cz, se.coefficients(),
+                                self.lambda1, self.lambda2)  # fmt: skip
+            opt.zero_grad(set_to_none=True)
+            terms["loss"].backward()
+            opt.step()
+            return {k: float(v.detach()) for k, v in terms.items()}
+
+        loop.run(epoch)
+
+    @torch.no_grad()
+    def _finish(self, data: torch.Tensor) -> None:
+        self.autoencoder_.eval()
+        self.embedding_ = self.autoencoder_.encoder(data).cpu().numpy()
+        C = self.self_expression_.coefficients().cpu().numpy().astype(np.float64)
+        self.coefficients_ = C
+        A = subspace_affinity_from_codes(threshold_columns(C, self.rho), self.n_clusters,
+                                         int(self.subspace_dim), self.alpha)  # fmt: skip
+        self.affinity_ = A
+        self.labels_ = spectral_labels(A, self.n_clusters, 10, self.random_state)[1]
+
+    def transform(self, X: Any) -> np.ndarray:
+        """The encoder's codes of new samples (``C`` exists only for the fitted ones)."""
+        X = self._validate_new_input(X)
+        with torch.no_grad():
+            return self.autoencoder_.encoder(self._as_tensor(X)).cpu().numpy()

@@ -1,0 +1,68 @@
+"""DSC-Net-L2: self-expressive layer, post-processing, clustering a union of subspaces."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from deepclust.exceptions import DataError
+from deepclust.methods.dscnet import (
+    DSCNet,
+    SelfExpression,
+    dscnet_loss,
+    subspace_affinity_from_codes,
+    threshold_columns,
+)
+from deepclust.metrics import cluster_accuracy
+
+
+def test_self_expression_never_codes_a_sample_by_itself():
+    se = SelfExpression(5, init=1.0)
+    z = torch.eye(5)
+    np.testing.assert_allclose(se(z).detach().diagonal().numpy(), 0.0)
+    assert float(se(z).sum()) == pytest.approx(20.0)
+
+
+def test_loss_terms_are_the_papers_sums():
+    x, x_hat = torch.ones(3, 2), torch.zeros(3, 2)
+    z, cz, C = torch.ones(3, 1), torch.zeros(3, 1), torch.full((3, 3), 2.0)
+    t = dscnet_loss(x, x_hat, z, cz, C, lambda1=0.5, lambda2=4.0)
+    assert float(t["recon"]) == 3.0 and float(t["reg"]) == 36.0
+    assert float(t["self_expression"]) == 1.5
+    assert float(t["loss"]) == pytest.approx(3.0 + 0.5 * 36 + 4.0 * 1.5)
+
+
+def test_threshold_keeps_the_largest_entries_up_to_rho_of_each_column():
+    C = np.array([[0.0, 1.0], [5.0, 0.0], [3.0, -2.0], [2.0, 7.0]])
+    kept = threshold_columns(C, 0.7)
+    # column 0: 5 (0.5 of 10), then 3 reaches 0.8 >= 0.7: keep 5 and 3
+    np.testing.assert_array_equal(kept[:, 0], [0.0, 5.0, 3.0, 0.0])
+    np.testing.assert_array_equal(kept[:, 1], [0.0, 0.0, 0.0, 7.0])  # 7 of 10 already
+    np.testing.assert_array_equal(threshold_columns(C, 1.0), C)
+
+
+def test_post_processing_of_block_diagonal_codes_separates_the_blocks():
+    rng = np.random.default_rng(0)
+    C = np.zeros((20, 20))
+    C[:10, :10], C[10:, 10:] = rng.random((10, 10)), rng.random((10, 10))
+    A = subspace_affinity_from_codes(C, k=2, d=2, alpha=4.0)
+    assert np.allclose(A, A.T) and A.max() == pytest.approx(1.0)
+    assert A[:10, 10:].max() < 1e-6 < A[:10, :10].min()
+
+
+def test_dscnet_clusters_a_union_of_subspaces_and_refuses_large_n():
+    rng = np.random.default_rng(1)
+    bases = [np.linalg.qr(rng.standard_normal((30, 2)))[0] for _ in range(3)]
+    X = np.vstack([rng.standard_normal((40, 2)) @ b.T for b in bases])
+    y = np.repeat(np.arange(3), 40)
+    # a linear autoencoder keeps the subspaces linear; a small ReLU one folds them
+    # together and the codes shrink until any C codes them (the collapse MLC cites)
+    est = DSCNet(3, lambda2=10.0, subspace_dim=2, epochs=300, hidden_dims=[], latent_dim=10,
+                 ae_layerwise_epochs=5, ae_finetune_epochs=50, random_state=0,
+                 device="cpu").fit(X)  # fmt: skip
+    assert est.coefficients_.shape == (120, 120) and np.all(est.coefficients_.diagonal() == 0)
+    assert cluster_accuracy(y, est.labels_) > 0.9
+    assert est.transform(X[:4]).shape == (4, est.embedding_.shape[1])
+    with pytest.raises(DataError, match="max_samples"):
+        DSCNet(3, max_samples=50, device="cpu").fit(X)
