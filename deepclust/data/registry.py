@@ -82,6 +82,12 @@ _ENTRIES = [
     DatasetEntry("cifar100", _D + "images:load_cifar100", "optional", "CIFAR-100 python batches"),
     DatasetEntry("stl10", _D + "images:load_stl10", "optional", "STL-10 binaries (train+test)"),
     DatasetEntry(
+        "tiny-imagenet",
+        _D + "tiny_imagenet:load_tiny_imagenet",
+        "required",
+        "Tiny-ImageNet-200 official folder, 64x64 RGB",
+    ),
+    DatasetEntry(
         "coil20", _D + "images:load_coil20", "optional", "COIL-20 (fea/gnd .mat), 1440 32x32"
     ),
     DatasetEntry("orl", _D + "images:load_orl", "optional", "ORL faces (fea/gnd .mat), 400 32x32"),
