@@ -128,3 +128,22 @@ def test_nmce_clusters_the_two_manifolds_with_a_point_to_cluster_membership():
     z = torch.nn.functional.normalize(torch.randn(10, 3), dim=1)
     terms = nmce_loss(z, z, torch.zeros(10, 2), eps2=0.1, invariance=2.0)
     assert float(terms["agreement"]) == pytest.approx(1.0)
+
+
+def test_init_from_reuses_the_tcr_stage_across_mlc_and_nmce(manifolds, tmp_path):
+    from deepclust.methods.nmce import NMCE
+
+    first = MLC(2, init_epochs=30, epochs=5, **SMALL).fit(manifolds.X)
+    path = first.save(tmp_path / "mlc.pt")
+    for source in (first, str(path)):
+        again = NMCE(2, init_from=source, epochs=2, finetune_epochs=1, **SMALL).fit(manifolds.X)
+        assert not any(r["stage"] == "tcr" for r in again.history_)
+    reused = MLC(2, init_from=first, epochs=0, **SMALL).fit(manifolds.X)
+    torch.testing.assert_close(  # epochs=0: the copied feature head is untouched
+        reused.network_.feature_head.state_dict()["net.0.weight"],
+        first.network_.feature_head.state_dict()["net.0.weight"],
+    )
+    with pytest.raises(ConfigError, match="architecture"):
+        MLC(2, init_from=first, **{**SMALL, "dim": 4}).fit(manifolds.X)
+    with pytest.raises(ConfigError, match="shape"):
+        MLC(2, init_from=first, **SMALL).fit(np.c_[manifolds.X, manifolds.X])

@@ -8,6 +8,7 @@ with two augmented views (LARS), and then differ in how they learn the membershi
 from __future__ import annotations
 
 import math
+import os
 from typing import Any
 
 import numpy as np
@@ -15,7 +16,7 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 
 from ..base import DeepClusterer
-from ..exceptions import DataError
+from ..exceptions import ConfigError, DataError
 from ..nn.augment import views
 from ..nn.lars import LARS
 from ..objectives.coding_rate import tcr_loss
@@ -23,6 +24,7 @@ from ..pretraining import auto_epochs
 from ..training import GlobalRNGState
 from ..validation import (
     AUTO,
+    HasMethods,
     StrOptions,
     non_negative_int,
     non_negative_real,
@@ -47,6 +49,7 @@ RATE_REDUCTION_CONSTRAINTS: dict[str, list[Any]] = {
     "lr": [positive_real()],
     "momentum": [non_negative_real()],
     "weight_decay": [non_negative_real()],
+    "init_from": [None, str, os.PathLike, HasMethods(["fit"])],
 }
 
 
@@ -106,7 +109,15 @@ class RateReductionClusterer(DeepClusterer):
         return int(value)
 
     def _initialise(self, data: torch.Tensor) -> None:
-        """Algorithm 1 line 1: TCR (eq. 5) on two views; backbone and feature head."""
+        """Algorithm 1 line 1: TCR (eq. 5) on two views; backbone and feature head.
+
+        With ``init_from`` (a fitted MLC/NMCE or the path of a saved one) the TCR stage
+        is skipped and its backbone and feature head are copied instead: the costly
+        initialisation is trained once and reused (e.g. by MLC and NMCE alike).
+        """
+        if self.init_from is not None:
+            self._copy_initialisation(self.init_from)
+            return
         net = self.network_
         params = [*net.backbone.parameters(), *net.feature_head.parameters()]
         opt = LARS(params, lr=self.init_lr, weight_decay=1e-6)
@@ -131,3 +142,28 @@ class RateReductionClusterer(DeepClusterer):
             return {k: v / len(data) for k, v in sums.items()}
 
         loop.run(epoch)
+
+    def _copy_initialisation(self, source: Any) -> None:
+        """Backbone and feature head from another fitted rate-reduction model."""
+        if isinstance(source, (str, os.PathLike)):
+            source = DeepClusterer.load(source)
+        if not isinstance(source, RateReductionClusterer) or not hasattr(source, "network_"):
+            raise ConfigError(
+                f"init_from must be a fitted MLC or NMCE (or the path of a saved one); "
+                f"got {type(source).__name__}"
+            )
+        if tuple(source.input_shape_) != tuple(self.input_shape_):
+            raise ConfigError(
+                f"init_from was trained on samples of shape {tuple(source.input_shape_)}; "
+                f"these are {tuple(self.input_shape_)}"
+            )
+        try:
+            for part in ("backbone", "feature_head"):
+                getattr(self.network_, part).load_state_dict(
+                    getattr(source.network_, part).state_dict()
+                )
+        except RuntimeError as exc:
+            first = str(exc).strip().splitlines()[0]
+            raise ConfigError(
+                f"init_from has another architecture (backbone, dim or head_hidden): {first}"
+            ) from None

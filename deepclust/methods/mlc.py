@@ -84,6 +84,9 @@ class MLC(RateReductionClusterer):
         ``A`` of eq. (6) (2).
     absolute_kernel : bool
         ``|C^T C|`` (the group's CPP code) instead of the paper's ``C^T C``.
+    init_from : MLC, NMCE, path or None
+        Reuse the backbone and feature head of a fitted (or saved) model instead of
+        training line 1 again; the shapes and architecture must match.
     init_epochs, epochs : int or "auto"
         TCR initialisation and MLC epochs; ``"auto"``: about 3,000 and 1,000 steps.
     batch_size : int or "auto"
@@ -136,6 +139,7 @@ class MLC(RateReductionClusterer):
         invariance: float = 30.0,
         n_views: int = 2,
         absolute_kernel: bool = False,
+        init_from: Any = None,
         init_epochs: Any = "auto",
         epochs: Any = "auto",
         batch_size: Any = "auto",
@@ -167,6 +171,7 @@ class MLC(RateReductionClusterer):
         self.invariance = invariance
         self.n_views = n_views
         self.absolute_kernel = absolute_kernel
+        self.init_from = init_from
         self.init_epochs = init_epochs
         self.epochs = epochs
         self.batch_size = batch_size

@@ -73,7 +73,7 @@ class NMCE(RateReductionClusterer):
     ----------
     n_clusters : int
     image_shape, backbone, backbone_hidden, dim, head_hidden, eps2_init, eps2,
-    invariance, init_epochs, init_lr, batch_size
+    invariance, init_from, init_epochs, init_lr, batch_size
         As in :class:`~deepclust.methods.mlc.MLC` (the shared TCR stage).
     epochs, finetune_epochs : int or "auto"
         Stage 2 (frozen backbone) and stage 3 (all parameters); ``"auto"``: about
@@ -110,6 +110,7 @@ class NMCE(RateReductionClusterer):
         eps2: float = 0.1,
         invariance: float = 30.0,
         tau: float = 1.0,
+        init_from: Any = None,
         init_epochs: Any = "auto",
         epochs: Any = "auto",
         finetune_epochs: Any = "auto",
@@ -135,6 +136,7 @@ class NMCE(RateReductionClusterer):
         self.eps2 = eps2
         self.invariance = invariance
         self.tau = tau
+        self.init_from = init_from
         self.init_epochs = init_epochs
         self.epochs = epochs
         self.finetune_epochs = finetune_epochs
