@@ -137,8 +137,7 @@ class RateReductionClusterer(DeepClusterer):
                 opt.zero_grad(set_to_none=True)
                 terms["loss"].backward()
                 opt.step()
-                for key in sums:
-                    sums[key] += float(terms[key].detach()) * len(idx)
+                add_terms(sums, terms, len(idx))
             return {k: v / len(data) for k, v in sums.items()}
 
         loop.run(epoch)
@@ -167,3 +166,25 @@ class RateReductionClusterer(DeepClusterer):
             raise ConfigError(
                 f"init_from has another architecture (backbone, dim or head_hidden): {first}"
             ) from None
+
+    @torch.no_grad()
+    def _network_outputs(
+        self, data: torch.Tensor, cluster: Any = None, chunk: int = 2048
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Feature-head ``Z`` and the cluster head's output (mapped by ``cluster``) of
+        un-augmented samples, in eval mode and in chunks."""
+        net = self.network_
+        net.eval()
+        zs, cs = [], []
+        for i in range(0, len(data), chunk):
+            h = net.backbone(self._batch(data[i : i + chunk]))
+            c = net.cluster_head(h)
+            zs.append(net.feature_head(h).cpu())
+            cs.append((c if cluster is None else cluster(c)).cpu())
+        return torch.cat(zs).numpy(), torch.cat(cs).numpy()
+
+
+def add_terms(sums: dict[str, float], terms: dict[str, torch.Tensor], weight: int) -> None:
+    """Accumulate the logged terms of one batch (``weight`` = its size) into ``sums``."""
+    for key in sums:
+        sums[key] += float(terms[key].detach()) * weight

@@ -41,7 +41,7 @@ from ..objectives.sinkhorn import membership
 from ..training import GlobalRNGState
 from ..utils import derive_seed
 from ..validation import N_CLUSTERS, non_negative_real, positive_int, positive_real
-from ._rate_reduction import RATE_REDUCTION_CONSTRAINTS, RateReductionClusterer
+from ._rate_reduction import RATE_REDUCTION_CONSTRAINTS, RateReductionClusterer, add_terms
 from .classic import spectral_labels
 
 
@@ -251,24 +251,15 @@ class MLC(RateReductionClusterer):
                 for opt in (opt_z, opt_c, opt_b):
                     if opt is not None:
                         opt.step()
-                for key in sums:
-                    sums[key] += float(terms[key].detach()) * len(idx)
+                add_terms(sums, terms, len(idx))
             return {k: v / len(data) for k, v in sums.items()}
 
         loop.run(epoch)
 
     # ------------------------------------------------------------ output
-    @torch.no_grad()
-    def _heads(self, data: torch.Tensor, chunk: int = 2048) -> tuple[np.ndarray, np.ndarray]:
-        """``Z`` and ``C`` of un-augmented samples, in eval mode."""
-        net = self.network_
-        net.eval()
-        zs, cs = [], []
-        for i in range(0, len(data), chunk):
-            h = net.backbone(self._batch(data[i : i + chunk]))
-            zs.append(net.feature_head(h).cpu())
-            cs.append(net.cluster_head(h).cpu())
-        return torch.cat(zs).numpy(), torch.cat(cs).numpy()
+    def _heads(self, data: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        """``Z`` and ``C`` of un-augmented samples."""
+        return self._network_outputs(data)
 
     def _membership_graph(self, c: np.ndarray) -> np.ndarray | sp.csr_matrix:
         """Line 10's affinity: the full Sinkhorn membership, or its sparse kNN stand-in."""

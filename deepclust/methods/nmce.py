@@ -31,7 +31,7 @@ from ..nn.mlp import mlp
 from ..objectives.coding_rate import coding_rate, compression_rate_labels
 from ..training import GlobalRNGState
 from ..validation import AUTO, N_CLUSTERS, non_negative_int, positive_real
-from ._rate_reduction import RATE_REDUCTION_CONSTRAINTS, RateReductionClusterer
+from ._rate_reduction import RATE_REDUCTION_CONSTRAINTS, RateReductionClusterer, add_terms
 
 
 class NMCENetwork(nn.Module):
@@ -199,23 +199,14 @@ class NMCE(RateReductionClusterer):
                 opt.zero_grad(set_to_none=True)
                 terms["loss"].backward()
                 opt.step()
-                for key in sums:
-                    sums[key] += float(terms[key].detach()) * len(idx)
+                add_terms(sums, terms, len(idx))
             return {k: v / len(data) for k, v in sums.items()}
 
         loop.run(epoch)
 
-    @torch.no_grad()
-    def _outputs(self, data: torch.Tensor, chunk: int = 2048) -> tuple[np.ndarray, np.ndarray]:
-        """``Z`` and the cluster probabilities of un-augmented samples (eval mode)."""
-        net = self.network_
-        net.eval()
-        zs, ps = [], []
-        for i in range(0, len(data), chunk):
-            h = net.backbone(self._batch(data[i : i + chunk]))
-            zs.append(net.feature_head(h).cpu())
-            ps.append(torch.softmax(net.cluster_head(h), dim=1).cpu())
-        return torch.cat(zs).numpy(), torch.cat(ps).numpy()
+    def _outputs(self, data: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        """``Z`` and the cluster probabilities of un-augmented samples."""
+        return self._network_outputs(data, cluster=lambda c: torch.softmax(c, dim=1))
 
     def _finish(self, data: torch.Tensor) -> None:
         self.embedding_, self.proba_ = self._outputs(data)
