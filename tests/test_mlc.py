@@ -147,3 +147,9 @@ def test_init_from_reuses_the_tcr_stage_across_mlc_and_nmce(manifolds, tmp_path)
         MLC(2, init_from=first, **{**SMALL, "dim": 4}).fit(manifolds.X)
     with pytest.raises(ConfigError, match="shape"):
         MLC(2, init_from=first, **SMALL).fit(np.c_[manifolds.X, manifolds.X])
+
+
+def test_the_cli_gets_the_cosine_similarity_picture(manifolds, tmp_path):
+    est = MLC(2, init_epochs=2, epochs=1, **SMALL).fit(manifolds.X)
+    (path,) = est.write_figures(tmp_path)
+    assert path.name == "cosine_similarity.png" and path.stat().st_size > 1000

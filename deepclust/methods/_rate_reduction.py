@@ -167,6 +167,15 @@ class RateReductionClusterer(DeepClusterer):
                 f"init_from has another architecture (backbone, dim or head_hidden): {first}"
             ) from None
 
+    def write_figures(self, folder: Any, dataset: Any = None) -> list[Any]:
+        """The CLI's extra picture: ``|z_i^T z_j|`` of the features, sorted by cluster
+        (MLC Fig. 4 style); block-diagonal means orthogonal cluster subspaces."""
+        from ..plots import plot_cosine_similarity
+
+        title = f"{type(self).__name__}: |z_i^T z_j| sorted by cluster"
+        path = os.path.join(os.fspath(folder), "cosine_similarity.png")
+        return [plot_cosine_similarity(self.embedding_, self.labels_, path, title=title)]
+
     @torch.no_grad()
     def _network_outputs(
         self, data: torch.Tensor, cluster: Any = None, chunk: int = 2048
