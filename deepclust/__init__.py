@@ -32,6 +32,7 @@ _LAZY = {
     "MLC": "deepclust.methods.mlc",
     "NMCE": "deepclust.methods.nmce",
     "SSCOMP": "deepclust.methods.ssc_omp",
+    "EnSC": "deepclust.methods.ensc",
     "IDEC": "deepclust.methods.dec",
     "FINCH": "deepclust.methods.finch",
     "FuzzyCMeans": "deepclust.methods.classic",

@@ -25,6 +25,7 @@ _ENTRIES = [
     MethodEntry("gmm", _M + "classic:GaussianMixture", "Gaussian mixture fitted by EM"),
     MethodEntry("spectral", _M + "classic:SpectralClustering", "spectral clustering (kNN graph)"),
     MethodEntry("fcm", _M + "classic:FuzzyCMeans", "fuzzy c-means"),
+    MethodEntry("ensc", _M + "ensc:EnSC", "EnSC: elastic-net subspace clustering (ORGEN)"),
     MethodEntry("ssc-omp", _M + "ssc_omp:SSCOMP", "SSC-OMP: sparse subspace clustering by OMP"),
     MethodEntry("finch", _M + "finch:FINCH", "FINCH: parameter-free first-neighbour clustering"),
     MethodEntry("dgg", _M + "dgg:DGG", "DGG: Gaussian-mixture VAE with stochastic graph embedding"),
