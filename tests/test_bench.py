@@ -282,3 +282,18 @@ def test_bench_jobs_option():
             build_parser().parse_args(["--jobs", bad])
     with pytest.raises(ConfigError, match="jobs=0"):
         run_bench(["kmeans"], TINY, [0], "unused", jobs=0, progress=False)
+
+
+def test_scenes_selects_every_hyperspectral_entry_and_the_protocol_varies_one_thing():
+    from deepclust.bench.suite import _SCENE_BASE
+
+    entries, _ = select(["scenes"], shared="/nonexistent")
+    names = [e.name for e in entries]
+    assert all(e.kind == "hsi" for e in entries)
+    assert {"hsi-5c", "scene-base", "scene-16c", "scene-mixed"} <= set(names)
+    base = next(e for e in entries if e.name == "scene-base").data_options
+    assert base == _SCENE_BASE
+    mixed = next(e for e in entries if e.name == "scene-mixed").data_options
+    assert {k for k in mixed if mixed[k] != base.get(k)} == {"mixing"}
+    ds = load("synthetic:hsi", **next(e for e in entries if e.name == "scene-similar").data_options)
+    assert ds.extra["similarity"] == 0.85 and ds.grid_shape == (64, 64)
