@@ -8,10 +8,10 @@ from sklearn.linear_model import orthogonal_mp
 
 from deepclust.methods.ssc_omp import SSCOMP, nearest_by_abs_cosine, omp_codes
 from deepclust.metrics import cluster_accuracy
+from deepclust.validation import ParameterError
 
 # subspace-preserving codes give one graph component per subspace, by design
 pytestmark = pytest.mark.filterwarnings("ignore:Graph is not fully connected")
-from deepclust.validation import ParameterError
 
 
 def _union_of_subspaces(n_per=60, dim=3, ambient=20, k=3, seed=0):
