@@ -153,3 +153,15 @@ def test_the_cli_gets_the_cosine_similarity_picture(manifolds, tmp_path):
     est = MLC(2, init_epochs=2, epochs=1, **SMALL).fit(manifolds.X)
     (path,) = est.write_figures(tmp_path)
     assert path.name == "cosine_similarity.png" and path.stat().st_size > 1000
+
+
+def test_mixed_precision_is_only_used_on_cuda():
+    import contextlib
+
+    est = MLC(2, amp=True)
+    est.device_ = torch.device("cpu")
+    assert isinstance(est._autocast(), contextlib.nullcontext)
+    est.device_ = torch.device("cuda")
+    assert isinstance(est._autocast(), torch.autocast)
+    est.amp = False
+    assert isinstance(est._autocast(), contextlib.nullcontext)

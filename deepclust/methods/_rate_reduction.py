@@ -7,6 +7,7 @@ with two augmented views (LARS), and then differ in how they learn the membershi
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 from typing import Any
@@ -50,6 +51,7 @@ RATE_REDUCTION_CONSTRAINTS: dict[str, list[Any]] = {
     "momentum": [non_negative_real()],
     "weight_decay": [non_negative_real()],
     "init_from": [None, str, os.PathLike, HasMethods(["fit"])],
+    "amp": ["boolean"],
 }
 
 
@@ -103,6 +105,13 @@ class RateReductionClusterer(DeepClusterer):
         return data.reshape(len(data), *self.input_shape_)
 
     # --------------------------------------------------------------- fit
+    def _autocast(self) -> Any:
+        """bfloat16 autocast of the networks on CUDA when ``amp`` is on (no loss scaling
+        needed); the coding rates and Sinkhorn are computed in float32 afterwards."""
+        if self.amp and self.device_.type == "cuda":
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
     def _epochs(self, value: Any, n: int, steps: int, hi: int) -> int:
         if value == "auto":
             return auto_epochs(n, self.batch_size_, steps, lo=5, hi=hi)
@@ -132,7 +141,9 @@ class RateReductionClusterer(DeepClusterer):
             ):
                 x = self._batch(data[idx.to(self.device_)])
                 pair = views(self.augment_, x, 2)
-                z = net.feature_head(net.backbone(pair.flatten(0, 1))).unflatten(0, (2, len(x)))
+                with self._autocast():
+                    z = net.feature_head(net.backbone(pair.flatten(0, 1)))
+                z = z.float().unflatten(0, (2, len(x)))
                 terms = tcr_loss(z[0], z[1], self.eps2_init, self.invariance)
                 opt.zero_grad(set_to_none=True)
                 terms["loss"].backward()

@@ -98,6 +98,9 @@ class MLC(RateReductionClusterer):
     full_membership_max, n_neighbors
         Line 10 on the full ``n x n`` membership up to this many samples; above, a
         sparse graph of ``n_neighbors`` neighbours.
+    amp : bool
+        bfloat16 mixed precision for the networks on CUDA (ignored on the CPU); the
+        coding rates and the Sinkhorn projection stay in float32.
     device, random_state, verbose, checkpoint_dir, checkpoint_every, resume
         See :class:`~deepclust.base.TorchMixin`.
 
@@ -150,6 +153,7 @@ class MLC(RateReductionClusterer):
         freeze_backbone: bool = True,
         full_membership_max: int = 5000,
         n_neighbors: int = 30,
+        amp: bool = True,
         device: str = "auto",
         random_state: int | None = None,
         verbose: bool = False,
@@ -182,6 +186,7 @@ class MLC(RateReductionClusterer):
         self.freeze_backbone = freeze_backbone
         self.full_membership_max = full_membership_max
         self.n_neighbors = n_neighbors
+        self.amp = amp
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -210,13 +215,12 @@ class MLC(RateReductionClusterer):
         """Eq. (6): ``Z`` (sphere projection of the views' mean) and ``Pi`` (their mean)."""
         net = self.network_
         stacked = views(self.augment_, x, self.n_views).flatten(0, 1)
-        if self.freeze_backbone:
-            with torch.no_grad():
+        with self._autocast():
+            with torch.set_grad_enabled(not self.freeze_backbone):
                 h = net.backbone(stacked)
-        else:
-            h = net.backbone(stacked)
-        z = net.feature_head(h).unflatten(0, (self.n_views, len(x)))
-        c = net.cluster_head(h).unflatten(0, (self.n_views, len(x)))
+            z, c = net.feature_head(h), net.cluster_head(h)
+        z = z.float().unflatten(0, (self.n_views, len(x)))
+        c = c.float().unflatten(0, (self.n_views, len(x)))
         pis = [membership(c[a], self.eta, self.sinkhorn_iterations, self.absolute_kernel)
                for a in range(self.n_views)]  # fmt: skip
         return F.normalize(z.mean(0), dim=1), torch.stack(pis).mean(0)

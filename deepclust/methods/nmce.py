@@ -82,6 +82,9 @@ class NMCE(RateReductionClusterer):
         SGD of stages 2 and 3 (stage 3 at ``lr / 10``).
     tau : float
         Gumbel-softmax temperature (1).
+    amp : bool
+        bfloat16 mixed precision for the networks on CUDA (ignored on the CPU); the
+        coding rates and the Sinkhorn projection stay in float32.
     device, random_state, verbose, checkpoint_dir, checkpoint_every, resume
         See :class:`~deepclust.base.TorchMixin`.
 
@@ -119,6 +122,7 @@ class NMCE(RateReductionClusterer):
         lr: float = 1e-2,
         momentum: float = 0.9,
         weight_decay: float = 5e-4,
+        amp: bool = True,
         device: str = "auto",
         random_state: int | None = None,
         verbose: bool = False,
@@ -145,6 +149,7 @@ class NMCE(RateReductionClusterer):
         self.lr = lr
         self.momentum = momentum
         self.weight_decay = weight_decay
+        self.amp = amp
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -191,10 +196,12 @@ class NMCE(RateReductionClusterer):
             for idx in loop.batches(len(data), self.batch_size_, drop_last=drop):
                 x = self._batch(data[idx.to(self.device_)])
                 pair = views(self.augment_, x, 2).flatten(0, 1)
-                with torch.set_grad_enabled(not frozen):
-                    h = net.backbone(pair)
-                z = net.feature_head(h).unflatten(0, (2, len(x)))
-                logits = net.cluster_head(h).unflatten(0, (2, len(x))).mean(0)
+                with self._autocast():
+                    with torch.set_grad_enabled(not frozen):
+                        h = net.backbone(pair)
+                    z, logits = net.feature_head(h), net.cluster_head(h)
+                z = z.float().unflatten(0, (2, len(x)))
+                logits = logits.float().unflatten(0, (2, len(x))).mean(0)
                 terms = nmce_loss(z[0], z[1], logits, self.eps2, self.invariance, self.tau)
                 opt.zero_grad(set_to_none=True)
                 terms["loss"].backward()
