@@ -65,3 +65,32 @@ def test_outside_a_process_group_nothing_is_gathered():
     assert rank_shard(8, rank=1, world=2) == slice(4, 8)
     with pytest.raises(ValueError, match="evenly"):
         rank_shard(7, rank=0, world=2)
+
+
+def _fit_worker(rank: int, world: int, port: int, out: dict) -> None:
+    from deepclust.data.synthetic import make_sphere_manifolds
+    from deepclust.methods.mlc import MLC
+    from deepclust.metrics import cluster_accuracy
+
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", rank=rank, world_size=world)
+    try:
+        ds = make_sphere_manifolds(random_state=0)
+        est = MLC(2, dim=3, backbone_hidden=(100,), head_hidden=(100,), init_epochs=200,
+                  epochs=100, random_state=0, device="cpu").fit(ds.X)  # fmt: skip
+        flat = torch.cat([p.detach().reshape(-1) for p in est.network_.state_dict().values()
+                          if p.dtype.is_floating_point])  # fmt: skip
+        out[rank] = (flat, est.labels_.copy(), cluster_accuracy(ds.y, est.labels_))
+    finally:
+        dist.destroy_process_group()
+
+
+def test_mlc_under_two_ranks_keeps_identical_networks_and_clusters():
+    if not dist.is_available():
+        pytest.skip("torch.distributed is not available")
+    out = mp.Manager().dict()
+    mp.spawn(_fit_worker, args=(2, _free_port(), out), nprocs=2, join=True)
+    (w0, lab0, acc0), (w1, lab1, _) = out[0], out[1]
+    torch.testing.assert_close(w0, w1, rtol=0, atol=0)  # averaged gradients, synced buffers
+    assert (lab0 == lab1).all() and acc0 > 0.9

@@ -17,6 +17,7 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 
 from ..base import DeepClusterer
+from ..distributed import gather_rows, is_distributed, rank_shard
 from ..exceptions import ConfigError, DataError
 from ..nn.augment import views
 from ..nn.lars import LARS
@@ -112,6 +113,37 @@ class RateReductionClusterer(DeepClusterer):
             return torch.autocast("cuda", dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
+    # ------------------------------------------------- data parallelism
+    # Under torchrun every rank runs the same fit on the same data and seed: the loop's
+    # batch order is identical, each rank takes its shard of every batch, the features
+    # are gathered (with gradients) so the rates see the global batch, and the gradients
+    # are averaged before each step, so all ranks keep identical parameters.
+    @staticmethod
+    def _shard(idx: torch.Tensor) -> torch.Tensor:
+        if not is_distributed():
+            return idx
+        world = torch.distributed.get_world_size()
+        idx = idx[: len(idx) - len(idx) % world]
+        return idx[rank_shard(len(idx))]
+
+    @staticmethod
+    def _sync_gradients(params: Any) -> None:
+        if not is_distributed():
+            return
+        world = torch.distributed.get_world_size()
+        for p in params:
+            if p.grad is not None:
+                torch.distributed.all_reduce(p.grad)
+                p.grad /= world
+
+    def _sync_buffers(self) -> None:
+        """Rank 0's batch-norm statistics everywhere (as DDP's ``broadcast_buffers``), so
+        every rank evaluates the same network."""
+        if not is_distributed():
+            return
+        for b in self.network_.buffers():
+            torch.distributed.broadcast(b, src=0)
+
     def _epochs(self, value: Any, n: int, steps: int, hi: int) -> int:
         if value == "auto":
             return auto_epochs(n, self.batch_size_, steps, lo=5, hi=hi)
@@ -139,19 +171,22 @@ class RateReductionClusterer(DeepClusterer):
             for idx in loop.batches(
                 len(data), self.batch_size_, drop_last=len(data) > self.batch_size_
             ):
-                x = self._batch(data[idx.to(self.device_)])
+                x = self._batch(data[self._shard(idx).to(self.device_)])
                 pair = views(self.augment_, x, 2)
                 with self._autocast():
                     z = net.feature_head(net.backbone(pair.flatten(0, 1)))
                 z = z.float().unflatten(0, (2, len(x)))
-                terms = tcr_loss(z[0], z[1], self.eps2_init, self.invariance)
+                terms = tcr_loss(gather_rows(z[0]), gather_rows(z[1]), self.eps2_init,
+                                 self.invariance)  # fmt: skip
                 opt.zero_grad(set_to_none=True)
                 terms["loss"].backward()
+                self._sync_gradients(params)
                 opt.step()
                 add_terms(sums, terms, len(idx))
             return {k: v / len(data) for k, v in sums.items()}
 
         loop.run(epoch)
+        self._sync_buffers()
 
     def _copy_initialisation(self, source: Any) -> None:
         """Backbone and feature head from another fitted rate-reduction model."""

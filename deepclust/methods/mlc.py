@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
+from ..distributed import gather_rows
 from ..exceptions import ConfigError
 from ..metrics import numerical_rank
 from ..nn.augment import augmentation_for, views
@@ -203,6 +204,7 @@ class MLC(RateReductionClusterer):
         self._initialise(data)
         self.network_.copy_feature_head()
         self._train(data)
+        self._sync_buffers()
         self._finish(data)
 
     def _build_modules(self) -> None:
@@ -221,9 +223,9 @@ class MLC(RateReductionClusterer):
             z, c = net.feature_head(h), net.cluster_head(h)
         z = z.float().unflatten(0, (self.n_views, len(x)))
         c = c.float().unflatten(0, (self.n_views, len(x)))
-        pis = [membership(c[a], self.eta, self.sinkhorn_iterations, self.absolute_kernel)
-               for a in range(self.n_views)]  # fmt: skip
-        return F.normalize(z.mean(0), dim=1), torch.stack(pis).mean(0)
+        pis = [membership(gather_rows(c[a]), self.eta, self.sinkhorn_iterations,
+                          self.absolute_kernel) for a in range(self.n_views)]  # fmt: skip
+        return gather_rows(F.normalize(z.mean(0), dim=1)), torch.stack(pis).mean(0)
 
     def _train(self, data: torch.Tensor) -> None:
         """Algorithm 1 lines 3-9: one SGD step for each head per batch on objective (4)."""
@@ -246,12 +248,13 @@ class MLC(RateReductionClusterer):
             for idx in loop.batches(
                 len(data), self.batch_size_, drop_last=len(data) > self.batch_size_
             ):
-                z, pi = self._views_forward(self._batch(data[idx.to(self.device_)]))
+                z, pi = self._views_forward(self._batch(data[self._shard(idx).to(self.device_)]))
                 terms = mlc_loss(z, pi, self.eps2, self.gamma)
                 for opt in (opt_z, opt_c, opt_b):
                     if opt is not None:
                         opt.zero_grad(set_to_none=True)
                 terms["loss"].backward()
+                self._sync_gradients(net.parameters())
                 for opt in (opt_z, opt_c, opt_b):
                     if opt is not None:
                         opt.step()

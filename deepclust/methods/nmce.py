@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..distributed import gather_rows
 from ..nn.augment import augmentation_for, views
 from ..nn.backbones import SphereHead, backbone_for
 from ..nn.mlp import mlp
@@ -176,6 +177,7 @@ class NMCE(RateReductionClusterer):
                             self.lr, frozen=True)  # fmt: skip
         self._cluster_stage(data, "finetune", self._epochs(self.finetune_epochs, n, 500, 100),
                             list(net.parameters()), self.lr / 10, frozen=False)  # fmt: skip
+        self._sync_buffers()
         self._finish(data)
 
     def _cluster_stage(
@@ -194,7 +196,7 @@ class NMCE(RateReductionClusterer):
                 net.backbone.eval()
             sums = dict.fromkeys(("loss", "expansion", "compression", "agreement"), 0.0)
             for idx in loop.batches(len(data), self.batch_size_, drop_last=drop):
-                x = self._batch(data[idx.to(self.device_)])
+                x = self._batch(data[self._shard(idx).to(self.device_)])
                 pair = views(self.augment_, x, 2).flatten(0, 1)
                 with self._autocast():
                     with torch.set_grad_enabled(not frozen):
@@ -202,9 +204,11 @@ class NMCE(RateReductionClusterer):
                     z, logits = net.feature_head(h), net.cluster_head(h)
                 z = z.float().unflatten(0, (2, len(x)))
                 logits = logits.float().unflatten(0, (2, len(x))).mean(0)
-                terms = nmce_loss(z[0], z[1], logits, self.eps2, self.invariance, self.tau)
+                z0, z1, logits = gather_rows(z[0]), gather_rows(z[1]), gather_rows(logits)
+                terms = nmce_loss(z0, z1, logits, self.eps2, self.invariance, self.tau)
                 opt.zero_grad(set_to_none=True)
                 terms["loss"].backward()
+                self._sync_gradients(params)
                 opt.step()
                 add_terms(sums, terms, len(idx))
             return {k: v / len(data) for k, v in sums.items()}
