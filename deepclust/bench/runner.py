@@ -41,6 +41,7 @@ QUICK_PARAMS: dict[str, Any] = {
     "pretrain_epochs": 10,
     "init_epochs": 5,
     "finetune_epochs": 5,
+    "max_rounds": 2,
 }
 CELLS_DIR = "cells"
 
