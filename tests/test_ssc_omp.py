@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from sklearn.linear_model import orthogonal_mp
 
-from deepclust.methods.ssc_omp import SSCOMP, nearest_by_abs_cosine, omp_codes
+from deepclust.graphs.knn import knn
+from deepclust.methods.ssc_omp import SSCOMP, omp_codes
 from deepclust.metrics import cluster_accuracy
 from deepclust.validation import ParameterError
 
@@ -51,7 +52,7 @@ def test_affinity_is_subspace_preserving_and_clusters_the_union():
 
 def test_candidate_restriction_and_its_neighbours():
     X, y = _union_of_subspaces(seed=2)
-    nb = nearest_by_abs_cosine(X, 15)
+    nb = knn(X, 15, metric="abs_cosine")[0]
     assert nb.shape == (180, 15) and not (nb == np.arange(180)[:, None]).any()
     est = SSCOMP(3, n_nonzero=5, n_candidates=15, random_state=0).fit(X)
     assert cluster_accuracy(y, est.labels_) > 0.95

@@ -26,12 +26,14 @@ def knn_exact(
     """Exact ``k`` nearest neighbours of every row of ``X`` among the other rows.
 
     Returns ``(indices, distances)`` of shape (n, k), nearest first. Distances are
-    Euclidean, or ``1 - cos`` for ``metric="cosine"``. Ties are broken by the lower
+    Euclidean, ``1 - cos`` for ``metric="cosine"``, or ``1 - |cos|`` for
+    ``metric="abs_cosine"`` (lines through the origin: a vector and its negative are
+    the same direction, as in subspace clustering). Ties are broken by the lower
     index (as ``argsort`` with a stable sort would).
     """
     n = X.shape[0]
     Xf = np.ascontiguousarray(X, dtype=np.float32)
-    if metric == "cosine":
+    if metric in ("cosine", "abs_cosine"):
         Xf = _normalise(Xf)
     T = torch.from_numpy(Xf)
     sq = (T * T).sum(1)
@@ -43,6 +45,8 @@ def knn_exact(
         G = T[start:stop] @ T.T
         if metric == "cosine":
             D = 1.0 - G
+        elif metric == "abs_cosine":
+            D = 1.0 - G.abs()
         else:
             D = (sq[start:stop, None] - 2.0 * G + sq[None, :]).clamp_min_(0.0)
         D[torch.arange(stop - start), arange[start:stop]] = float("inf")  # no self-match
@@ -82,7 +86,7 @@ def knn_hnsw(
             "approximate neighbours need faiss: pip install 'deepclust[faiss]' (faiss-cpu)"
         ) from exc
     Xf = np.ascontiguousarray(X, dtype=np.float32)
-    if metric == "cosine":
+    if metric in ("cosine", "abs_cosine"):
         Xf = _normalise(Xf)
     # faiss draws HNSW node levels from its own fixed seed; the graph is then
     # reproducible single-threaded, and may differ slightly between multi-threaded runs.
@@ -118,18 +122,22 @@ def knn(
     ----------
     X : ndarray (n, d)
     k : int
-    metric : {"euclidean", "cosine"}
+    metric : {"euclidean", "cosine", "abs_cosine"}
+        ``"abs_cosine"`` is searched exactly whatever ``method`` says (HNSW has no such
+        metric).
     method : {"auto", "exact", "hnsw"}
     ef_search : int
         HNSW search breadth (accuracy/speed trade-off of the approximate path).
     """
-    if metric not in ("euclidean", "cosine"):
-        raise ConfigError(f"metric={metric!r} is unknown; expected 'euclidean' or 'cosine'")
+    if metric not in ("euclidean", "cosine", "abs_cosine"):
+        raise ConfigError(
+            f"metric={metric!r} is unknown; expected 'euclidean', 'cosine' or 'abs_cosine'"
+        )
     n = X.shape[0]
     if not 1 <= k < n:
         raise ConfigError(f"k={k} neighbours need 1 <= k < n_samples={n}")
-    if method == "auto":
-        method = "exact" if n <= exact_limit else "hnsw"
+    if method == "auto" or metric == "abs_cosine":
+        method = "exact" if n <= exact_limit or metric == "abs_cosine" else "hnsw"
     if method == "exact":
         return knn_exact(X, k, metric=metric)
     if method == "hnsw":

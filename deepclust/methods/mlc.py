@@ -34,6 +34,7 @@ from torch import nn
 
 from ..distributed import gather_rows
 from ..exceptions import ConfigError
+from ..graphs.knn import knn
 from ..metrics import numerical_rank
 from ..nn.augment import augmentation_for, views
 from ..nn.backbones import SphereHead, backbone_for
@@ -313,22 +314,14 @@ class MLC(RateReductionClusterer):
 
 
 def knn_kernel_graph(
-    c: np.ndarray, n_neighbors: int, eta: float, absolute: bool = False, chunk: int = 4096
+    c: np.ndarray, n_neighbors: int, eta: float, absolute: bool = False
 ) -> sp.csr_matrix:
     """Sparse symmetric graph: each row's ``n_neighbors`` largest ``c_i^T c_j`` (or
-    ``|c_i^T c_j|``), weighted ``exp((s - 1) / eta)``; memory O(n k), blocks of rows."""
+    ``|c_i^T c_j|``) among unit rows, weighted ``exp((s - 1) / eta)``; memory O(n k)."""
     n = len(c)
-    ct = torch.as_tensor(c, dtype=torch.float32)
-    rows, cols, vals = [], [], []
-    for i in range(0, n, chunk):
-        sim = ct[i : i + chunk] @ ct.T
-        sim = sim.abs() if absolute else sim
-        sim[torch.arange(len(sim)), torch.arange(i, i + len(sim))] = -np.inf  # no self-loops
-        top, idx = sim.topk(n_neighbors, dim=1)
-        rows.append(np.repeat(np.arange(i, i + len(sim)), n_neighbors))
-        cols.append(idx.numpy().ravel())
-        vals.append(np.exp((top.numpy().ravel() - 1.0) / eta))
-    g = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), (n, n))
+    idx, dist = knn(c, n_neighbors, metric="abs_cosine" if absolute else "cosine")
+    weights = np.exp(-dist.astype(np.float64).ravel() / eta)  # s - 1 = -distance
+    g = sp.csr_matrix((weights, (np.repeat(np.arange(n), n_neighbors), idx.ravel())), (n, n))
     return g.maximum(g.T).tocsr()
 
 

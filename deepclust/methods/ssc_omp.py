@@ -23,6 +23,7 @@ import scipy.sparse as sp
 import torch
 
 from ..base import BaseClusterer
+from ..graphs.knn import knn
 from ..validation import N_CLUSTERS, SEED, non_negative_real, positive_int
 from .classic import spectral_labels
 
@@ -149,21 +150,10 @@ class SSCOMP(BaseClusterer):
         U = X / np.where(norms > 0, norms, 1.0)
         candidates = None
         if self.n_candidates is not None and self.n_candidates < len(U) - 1:
-            candidates = nearest_by_abs_cosine(U, int(self.n_candidates))
+            candidates = knn(U, int(self.n_candidates), metric="abs_cosine")[0]
         C = omp_codes(U, int(self.n_nonzero), float(self.tol), candidates)
         W = abs(C) + abs(C).T
         self.coefficients_, self.affinity_ = C, W.tocsr()
         self.embedding_, self.labels_ = spectral_labels(
             self.affinity_, self.n_clusters, self.n_init, self.random_state
         )
-
-
-def nearest_by_abs_cosine(U: np.ndarray, m: int, block: int = 4096) -> np.ndarray:
-    """Each row's ``m`` most ``|cos|``-similar other rows of unit-norm ``U``, (n, m)."""
-    Ut = torch.as_tensor(U, dtype=torch.float32)
-    out = []
-    for start in range(0, len(Ut), block):
-        sim = (Ut[start : start + block] @ Ut.T).abs()
-        sim[torch.arange(len(sim)), torch.arange(start, start + len(sim))] = -1.0
-        out.append(sim.topk(m, dim=1).indices)
-    return torch.cat(out).numpy()
