@@ -388,7 +388,8 @@ class ClustersTheEmbedding:
     autoencoder_: MLPAutoencoder
 
     def _soft_assign(self, z: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
+        """The method's soft assignment of embeddings ``z`` (each method defines it)."""
+        raise NotImplementedError(f"{type(self).__name__} must define _soft_assign")
 
     def _embed(self, data: torch.Tensor, batch: int = 4096) -> torch.Tensor:
         return batched_apply(self.autoencoder_.encoder, data, batch)

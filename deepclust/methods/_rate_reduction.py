@@ -65,12 +65,11 @@ class RateReductionClusterer(DeepClusterer):
 
     # ------------------------------------------------------------- input
     def _validate_fit_input(self, X: Any) -> np.ndarray:
-        arr = np.asarray(X) if not hasattr(X, "tocsr") else X
         shape = self.image_shape
-        if getattr(arr, "ndim", 2) == 4:  # (n, C, H, W) images
-            shape = tuple(int(s) for s in arr.shape[1:])
-            arr = arr.reshape(arr.shape[0], -1)
-        X = super()._validate_fit_input(arr)
+        if getattr(X, "ndim", None) == 4:  # (n, C, H, W) images
+            shape = tuple(int(s) for s in X.shape[1:])
+            X = np.asarray(X).reshape(X.shape[0], -1)
+        X = super()._validate_fit_input(X)
         self.input_shape_ = (X.shape[1],) if shape is None else tuple(int(s) for s in shape)
         if math.prod(self.input_shape_) != X.shape[1]:
             raise DataError(
@@ -81,10 +80,9 @@ class RateReductionClusterer(DeepClusterer):
 
     def _validate_new_input(self, X: Any) -> np.ndarray:
         check_is_fitted(self)
-        arr = np.asarray(X)
-        if arr.ndim == 4:
-            arr = arr.reshape(arr.shape[0], -1)
-        return self._checked_input(arr, reset=False)
+        if getattr(X, "ndim", None) == 4:
+            X = np.asarray(X).reshape(X.shape[0], -1)
+        return self._checked_input(X, reset=False)
 
     def _scaled(self, X: np.ndarray) -> np.ndarray:
         """Images to [0, 1] (colour augmentation expects it); vectors standardised."""

@@ -105,9 +105,8 @@ def _orgen_block(
         if left == 0:
             break
         # keep the atoms the code uses, fill the rest with the strongest violators
-        priority = torch.where(inside, coef.new_zeros(score.shape), score)
-        used = torch.zeros_like(score).scatter_(1, active, coef.abs() * 1e6 + 1e-12 * (coef != 0))
-        priority = torch.where(used > 0, used + score.max() + 1, priority)
+        used = torch.zeros_like(inside).scatter_(1, active, coef != 0)
+        priority = torch.where(used, torch.inf, torch.where(inside, 0.0, score))
         active = priority.topk(m, dim=1).indices
     coef = elastic_net_fista(X[active].transpose(1, 2), target, lam, gamma, _INNER)
     return active, coef, left
