@@ -72,6 +72,9 @@ def main() -> None:
     p.add_argument("--finetune-epochs", type=int, default=60)
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--weight-init", choices=["torch", "xavier"], default="torch")
+    p.add_argument("--loss", choices=["auto", "mse", "bce"], default="auto")
+    p.add_argument("--output", choices=["auto", "linear", "sigmoid"], default="auto")
     p.add_argument("--eval-every", type=int, default=10)
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--out", required=True)
@@ -80,12 +83,17 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     ds = load_mnist(args.data)
+    network = dict(MNIST_NETWORK)
+    for key in ("loss", "output"):
+        if getattr(args, key) != "auto":
+            network[key] = getattr(args, key)
     ae = _ScoredAutoencoder(
-        **MNIST_NETWORK,
+        **network,
         layerwise_epochs=args.layerwise_epochs,
         finetune_epochs=args.finetune_epochs,
         batch_size=args.batch_size,
         lr=args.lr,
+        weight_init=args.weight_init,
         random_state=args.seed,
     )
     ae._X, ae._y, ae._rows, ae._eval_every = ds.X, np.asarray(ds.y), [], args.eval_every

@@ -40,6 +40,7 @@ _LAZY = {
     "KMeans": "deepclust.methods.classic",
     "SCDSC": "deepclust.methods.scdsc",
     "ADATSC": "deepclust.methods.adatsc",
+    "DSC": "deepclust.methods.dsc",
     "SpectralClustering": "deepclust.methods.classic",
     "VaDE": "deepclust.methods.vade",
     "Autoencoder": "deepclust.pretraining",

@@ -23,7 +23,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .base import PersistenceMixin, TorchMixin
 from .exceptions import ConfigError
 from .nn.autoencoders import MLPAutoencoder, auto_architecture, auto_batch_size
-from .nn.mlp import batched_apply
+from .nn.mlp import batched_apply, xavier_init_
 from .threads import configure_threads
 from .training import adam
 from .utils import derive_seed
@@ -98,6 +98,10 @@ class Autoencoder(TorchMixin, PersistenceMixin, TransformerMixin, BaseEstimator)
         Adam learning rate.
     corruption : float
         Dropout rate applied to each layer's input during layer-wise training.
+    weight_init : {"torch", "xavier"}
+        Initial ``Linear`` weights: PyTorch's default (uniform with bound
+        ``1/sqrt(fan_in)``) or Glorot-uniform with zero biases (the Keras default that
+        the DEC/IDEC/VaDE reference code trains from).
     device, random_state, verbose, checkpoint_dir, checkpoint_every, resume
         See :class:`~deepclust.base.TorchMixin`.
 
@@ -121,6 +125,7 @@ class Autoencoder(TorchMixin, PersistenceMixin, TransformerMixin, BaseEstimator)
         "batch_size": [AUTO, positive_int()],
         "lr": [positive_real()],
         "corruption": [unit_interval(closed="left")],
+        "weight_init": [StrOptions({"torch", "xavier"})],
     }
 
     def __init__(
@@ -134,6 +139,7 @@ class Autoencoder(TorchMixin, PersistenceMixin, TransformerMixin, BaseEstimator)
         batch_size: int | str = "auto",
         lr: float = 1e-3,
         corruption: float = 0.2,
+        weight_init: str = "torch",
         device: str = "auto",
         random_state: int | None = None,
         verbose: bool = False,
@@ -150,6 +156,7 @@ class Autoencoder(TorchMixin, PersistenceMixin, TransformerMixin, BaseEstimator)
         self.batch_size = batch_size
         self.lr = lr
         self.corruption = corruption
+        self.weight_init = weight_init
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -186,7 +193,10 @@ class Autoencoder(TorchMixin, PersistenceMixin, TransformerMixin, BaseEstimator)
         self.output_, self.loss_ = output, loss
 
     def _build_modules(self) -> None:
-        self.network_ = MLPAutoencoder(self.dims_, self.output_).to(self.device_)
+        self.network_ = MLPAutoencoder(self.dims_, self.output_)
+        if self.weight_init == "xavier":
+            xavier_init_(self.network_)
+        self.network_.to(self.device_)
 
     def _epochs(self, value: Any, n: int, target_steps: int, hi: int) -> int:
         if value == "auto":

@@ -138,7 +138,7 @@ def test_hsi_scene_mixing_blends_only_pixels_near_boundaries():
     # Pixels whose whole 3x3 window is one class keep their class spectrum exactly.
     from scipy.ndimage import maximum_filter, minimum_filter
 
-    inner = (maximum_filter(full, 3, mode="nearest") == minimum_filter(full, 3, mode="nearest"))
+    inner = maximum_filter(full, 3, mode="nearest") == minimum_filter(full, 3, mode="nearest")
     np.testing.assert_allclose(mixed.cube[inner], pure.cube[inner], atol=1e-6)
     # A boundary pixel is the window's class shares times the class spectra.
     r, c = np.argwhere(~inner)[0]

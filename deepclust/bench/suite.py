@@ -245,7 +245,11 @@ def _synthetic() -> list[BenchDataset]:
 # (similarity 0.8) under noise 0.08, where pixels alone do not settle every class.
 # Defaults are chosen on these, never on a benchmark that is reported.
 _SCENE_BASE: dict[str, Any] = {
-    "shape": (64, 64), "n_classes": 6, "similarity": 0.8, "noise": 0.08, "random_state": 0,
+    "shape": (64, 64),
+    "n_classes": 6,
+    "similarity": 0.8,
+    "noise": 0.08,
+    "random_state": 0,
 }
 _SCENE_PROTOCOL: dict[str, tuple[str, dict[str, Any]]] = {
     "scene-base": ("the base scene", {}),
@@ -266,8 +270,17 @@ def _scene_protocol() -> list[BenchDataset]:
     out = []
     for name, (what, options) in _SCENE_PROTOCOL.items():
         opts = {**_SCENE_BASE, **options}
-        out.append(BenchDataset(name, "synthetic:hsi", opts["n_classes"], "full", opts,
-                                kind="hsi", description=f"scene protocol: {what}"))
+        out.append(
+            BenchDataset(
+                name,
+                "synthetic:hsi",
+                opts["n_classes"],
+                "full",
+                opts,
+                kind="hsi",
+                description=f"scene protocol: {what}",
+            )
+        )
     return out  # fmt: skip
 
 

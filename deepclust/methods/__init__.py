@@ -38,6 +38,7 @@ _ENTRIES = [
     MethodEntry("mlc", _M + "mlc:MLC", "MLC: manifold linearizing and clustering (MCR^2)"),
     MethodEntry("nmce", _M + "nmce:NMCE", "NMCE: MCR^2 with a point-to-cluster membership"),
     MethodEntry("scdsc", _M + "scdsc:SCDSC", "SCDSC: context-preserving subspace clustering (HSI)"),
+    MethodEntry("dsc", _M + "dsc:DSC", "DSC: deep spatiotemporal clustering (climate)"),
     MethodEntry(
         "adatsc",
         _M + "adatsc:ADATSC",

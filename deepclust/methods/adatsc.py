@@ -26,15 +26,13 @@ is "DEC-style" and gives no other).
 
 from __future__ import annotations
 
-import warnings
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
 from sklearn.cluster import KMeans as _SkKMeans
 
-from ..base import DeepClusterer, check_not_constant, warn_if_collapsed
-from ..exceptions import DataError
+from ..base import DeepClusterer
 from ..nn.adatsc import VARIANTS, ADATSCNetwork
 from ..nn.temporal_subspace import SubspaceDiscriminator, SubspaceSampler
 from ..objectives.assignment import kl_divergence, target_distribution
@@ -46,7 +44,6 @@ from ..objectives.temporal_subspace import (
     redundancy_penalty,
     self_expression_loss,
 )
-from ..threads import configure_threads
 from ..training import TensorState, adam
 from ..utils import derive_seed
 from ..validation import (
@@ -57,66 +54,18 @@ from ..validation import (
     non_negative_real,
     positive_int,
     positive_real,
-    validate_params,
+)
+from ._climate import (
+    ClimateCubeMixin,
+    auto_filters,
+    average_over_windows,
+    masked_mse,
+    scale_cube,
+    window_starts,
 )
 
 
-# ------------------------------------------------------------------ data helpers
-def scale_cube(cube: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Scale every (lat, lon, var) column over time; return the cube, offset and scale.
-
-    ``"minmax"``: to [0, 1] (the paper); ``"standardize"``: zero mean, unit variance;
-    ``"none"``: as given. NaN entries are ignored by the statistics and left NaN.
-    """
-    flat = cube.reshape(cube.shape[0], -1).astype(np.float64)
-    with warnings.catch_warnings():  # an all-NaN column (a land cell of SST) is expected
-        warnings.simplefilter("ignore", RuntimeWarning)
-        if mode == "minmax":
-            offset, scale = np.nanmin(flat, 0), np.nanmax(flat, 0) - np.nanmin(flat, 0)
-        elif mode == "standardize":
-            offset, scale = np.nanmean(flat, 0), np.nanstd(flat, 0)
-        else:
-            offset, scale = np.zeros(flat.shape[1]), np.ones(flat.shape[1])
-    offset = np.where(np.isfinite(offset), offset, 0.0)
-    scale = np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)
-    out = ((flat - offset) / scale).astype(np.float32).reshape(cube.shape)
-    return out, offset, scale
-
-
-def window_starts(n_time: int, window: int, stride: int) -> np.ndarray:
-    """Starts of windows of ``window`` steps every ``stride`` steps; the last ends at the end.
-
-    Every time step lies in at least one window.
-    """
-    if n_time < window:
-        raise DataError(
-            f"the cube has {n_time} time steps, fewer than window={window}; "
-            "expected a smaller window"
-        )
-    starts = list(range(0, n_time - window + 1, stride))
-    if starts[-1] != n_time - window:
-        starts.append(n_time - window)
-    return np.asarray(starts, dtype=np.int64)
-
-
-def average_over_windows(values: torch.Tensor, steps: torch.Tensor, n_time: int) -> torch.Tensor:
-    """Mean of per-(window, step) ``values`` ``(W, T, F)`` for each time step: ``(n_time, F)``."""
-    flat = values.reshape(-1, values.shape[-1])
-    total = torch.zeros(n_time, flat.shape[1], dtype=flat.dtype, device=flat.device)
-    total.index_add_(0, steps.reshape(-1), flat)
-    count = torch.bincount(steps.reshape(-1), minlength=n_time).clamp_min(1)
-    return total / count.unsqueeze(1).to(flat.dtype)
-
-
-def auto_filters(grid: tuple[int, int]) -> tuple[int, ...]:
-    """Widths that train in minutes on a CPU for grids up to 64 x 64, wider above."""
-    cells = grid[0] * grid[1]
-    if cells <= 64 * 64:
-        return (8, 16, 32)
-    return (16, 32, 64, 128)
-
-
-class ADATSC(DeepClusterer):
+class ADATSC(ClimateCubeMixin, DeepClusterer):
     """A-DATSC on a climate cube; one label per time step.
 
     Parameters
@@ -208,6 +157,7 @@ class ADATSC(DeepClusterer):
     """
 
     input_kind = "climate"
+    who = "A-DATSC"
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "n_clusters": N_CLUSTERS,
@@ -353,68 +303,19 @@ class ADATSC(DeepClusterer):
         ``mask`` (lat, lon), optional: cells that enter the reconstruction loss (land/sea
         masks); NaN entries of ``X`` never enter it either.
         """
-        validate_params(self)
-        configure_threads()
-        cube = self._check_cube(X)
-        self._check_n_clusters(cube.shape[0])
-        check_not_constant(np.nan_to_num(cube.reshape(cube.shape[0], -1)))
-        weights = self._loss_weights(cube, mask)
-        scaled, self.scale_offset_, self.scale_factor_ = scale_cube(cube, self.scaling)
-        self._begin_fit(scaled)
-        self._fit(np.nan_to_num(scaled), weights)
-        warn_if_collapsed(self)
+        self._fit_cube(X, mask)
         return self
-
-    @staticmethod
-    def _check_cube(X: Any) -> np.ndarray:
-        try:
-            cube = np.asarray(X, dtype=np.float32)
-        except (TypeError, ValueError) as exc:
-            raise DataError(
-                f"A-DATSC needs a numeric cube (time, lat, lon, variables): {exc}"
-            ) from exc
-        if cube.ndim == 3:
-            cube = cube[..., None]  # one variable
-        if cube.ndim != 4:
-            raise DataError(
-                f"A-DATSC needs a cube of shape (time, lat, lon, variables), got {cube.shape}"
-            )
-        if not np.isfinite(cube).any(axis=(0, 1, 2)).all():
-            bad = int(np.flatnonzero(~np.isfinite(cube).any(axis=(0, 1, 2)))[0])
-            raise DataError(f"variable {bad} of the cube has no finite value; expected data")
-        return cube
-
-    @staticmethod
-    def _loss_weights(cube: np.ndarray, mask: Any) -> np.ndarray:
-        """1 where an entry enters the reconstruction loss: finite and inside ``mask``."""
-        weights = np.isfinite(cube).astype(np.float32)
-        if mask is not None:
-            m = np.asarray(mask, dtype=bool)
-            if m.shape != cube.shape[1:3]:
-                raise DataError(
-                    f"mask has shape {m.shape}; expected (lat, lon) = {cube.shape[1:3]}"
-                )
-            weights *= m[None, :, :, None]
-        return weights
 
     # -------------------------------------------------------------------- fit
     def _fit(self, cube: np.ndarray, weights: np.ndarray | None = None) -> None:
-        n_time = cube.shape[0]
-        window = int(self.window)
-        stride = max(1, window // 2) if self.stride == "auto" else int(self.stride)
-        self.stride_ = stride
-        self.window_starts_ = window_starts(n_time, window, stride)
-        self.n_time_, self.grid_shape_ = n_time, (int(cube.shape[1]), int(cube.shape[2]))
-        self.in_channels_ = int(cube.shape[3])
+        self._set_windows(cube)
         self.filters_ = (
             auto_filters(self.grid_shape_) if self.filters == "auto" else tuple(self.filters)
         )
         r = self.disc_rank
         self.rank_ = max(1, self.latent_dim // (2 * self.n_clusters)) if r == "auto" else int(r)
         self._build_modules()
-        data = self._as_tensor(np.moveaxis(cube, 3, 1))  # (time, var, lat, lon)
-        w = np.ones_like(cube) if weights is None else weights
-        weight = self._as_tensor(np.moveaxis(w, 3, 1))
+        data, weight = self._cube_tensors(cube, weights)
         steps = self._steps()
         self._pretrain(data, weight, steps)
         self._init_clusters(data, steps)
@@ -447,23 +348,13 @@ class ADATSC(DeepClusterer):
             self.n_real, self.n_fake, derive_seed(self.random_state, 5)
         ).to(self.device_)
 
-    def _steps(self) -> torch.Tensor:
-        """Time index of every (window, position): ``(n_windows, window)``."""
-        starts = torch.as_tensor(self.window_starts_, device=self.device_)
-        return starts[:, None] + torch.arange(int(self.window), device=self.device_)
-
-    @staticmethod
-    def _masked_mse(x_hat: torch.Tensor, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-        """``L_rec`` over the entries that count (finite, inside the mask)."""
-        return ((x_hat - x).pow(2) * w).sum() / w.sum().clamp_min(1.0)
-
     def _reconstruction(
         self, out: dict[str, torch.Tensor], x: torch.Tensor, w: torch.Tensor
     ) -> torch.Tensor:
         """``L_rec``, plus the error of the decoding from ``z`` alone when it is on."""
-        rec = self._masked_mse(out["x_hat"], x, w)
+        rec = masked_mse(out["x_hat"], x, w)
         if "x_code" in out:
-            rec = rec + self._masked_mse(out["x_code"], x, w)
+            rec = rec + masked_mse(out["x_code"], x, w)
         return rec
 
     # ---------------------------------------------------------------- stages
@@ -648,23 +539,9 @@ class ADATSC(DeepClusterer):
         from sklearn.utils.validation import check_is_fitted
 
         check_is_fitted(self, "network_")
-        cube = self._check_cube(X)
-        expected = (*self.grid_shape_, self.in_channels_)
-        if cube.shape[1:] != expected:
-            raise DataError(
-                f"cube has (lat, lon, variables) = {cube.shape[1:]}; expected {expected}"
-            )
-        flat = (cube.reshape(cube.shape[0], -1) - self.scale_offset_) / self.scale_factor_
-        scaled = np.nan_to_num(flat.astype(np.float32).reshape(cube.shape))
-        data = self._as_tensor(np.moveaxis(scaled, 3, 1))
-        t = int(self.window)
-        starts = torch.as_tensor(window_starts(cube.shape[0], t, self.stride_), device=self.device_)
-        steps = starts[:, None] + torch.arange(t, device=self.device_)
-        bs = max(1, int(self.batch_size))
-        z = torch.cat(
-            [self.network_.embed(data[steps[i : i + bs]])["z"] for i in range(0, len(steps), bs)]
-        )
-        return z, steps, cube.shape[0]
+        data, steps, n = self._new_cube(X)
+        z = self._over_windows(lambda x, _: self.network_.embed(x)["z"], data, steps)
+        return z, steps, n
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """``q`` of every time step of a cube on the fitted grid (windows averaged)."""

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from ..objectives.assignment import student_t_assignment
+from .cluster_head import ScaledStudentTHead
 from .temporal_subspace import SelfExpressiveTemporal
 from .temporal_unet import TemporalUNetDecoder, TemporalUNetEncoder, resize_space
 from .tgat import BiTGAT, patchify
@@ -27,7 +27,7 @@ from .tgat import BiTGAT, patchify
 VARIANTS = ("full", "sel", "cnn-lstm", "gat")
 
 
-class ADATSCNetwork(nn.Module):
+class ADATSCNetwork(ScaledStudentTHead):
     """Generator ``G`` of A-DATSC (everything but the discriminator)."""
 
     def __init__(
@@ -53,7 +53,7 @@ class ADATSCNetwork(nn.Module):
         super().__init__()
         if variant not in VARIANTS:
             raise ValueError(f"variant={variant!r}; expected one of {', '.join(VARIANTS)}")
-        self.variant, self.patch, self.alpha = variant, tuple(patch), float(alpha)
+        self.variant, self.patch = variant, tuple(patch)
         recurrent = variant != "cnn-lstm"
         self.encoder = TemporalUNetEncoder(in_channels, filters, recurrent=recurrent)
         self.decoder = TemporalUNetDecoder(in_channels, filters, recurrent=recurrent)
@@ -74,11 +74,7 @@ class ADATSCNetwork(nn.Module):
         self.self_expression = SelfExpressiveTemporal(
             window, n_windows, se_threshold, True, sigma_t, centre=se_centre
         )
-        self.centers = nn.Parameter(torch.zeros(n_clusters, latent_dim))
-        # Fixed affine map into the space where eq. (4)'s kernel and centres live
-        # (identity until set_latent_scale).
-        self.register_buffer("z_shift", torch.zeros(latent_dim))
-        self.register_buffer("z_scale", torch.ones(()))
+        self._init_head(n_clusters, latent_dim, alpha)  # eq. (4)
         # [z_t || z_bar || mean_t(Z_SE)] -> added to every top-level cell of frame t
         self.bottleneck = nn.Linear(3 * latent_dim, top)
         # z_t -> a whole top-level grid, for the reconstruction from z alone
@@ -126,33 +122,6 @@ class ADATSCNetwork(nn.Module):
             out = self.tgat(nodes)
         out["levels"] = levels
         return out
-
-    @torch.no_grad()
-    def set_latent_scale(self, z: torch.Tensor) -> None:
-        """Centre ``z`` and divide it by its RMS spread (one scalar) before eq. (4).
-
-        The Student-t kernel is not scale-free: pretrained codes that vary by 0.03
-        around a common offset of norm 4 (measured on a synthetic cube) give every
-        ``q_t`` nearly uniform (max 0.25 of 4), and DEC's sharpening has nothing to work
-        on. One isotropic scale keeps the geometry, so k-means on the scaled codes is
-        k-means on the codes.
-        """
-        flat = z.reshape(-1, z.shape[-1])
-        self.z_shift.copy_(flat.mean(0))
-        self.z_scale.copy_((flat - flat.mean(0)).pow(2).sum(1).mean().sqrt().clamp_min(1e-8))
-
-    def scaled(self, z: torch.Tensor) -> torch.Tensor:
-        """``(z - shift) / scale``: the codes as eq. (4) sees them."""
-        return (z - self.z_shift) / self.z_scale
-
-    def assign(self, z: torch.Tensor, tau: float = 1.0) -> torch.Tensor:
-        """Eq. (4) with temperature: ``q~_tk ∝ q_tk^(1/tau)`` for ``z`` ``(..., D)``."""
-        flat = self.scaled(z.reshape(-1, z.shape[-1]))
-        q = student_t_assignment(flat, self.centers, self.alpha)
-        if tau != 1.0:
-            q = q.pow(1.0 / tau)
-            q = q / q.sum(dim=1, keepdim=True)
-        return q.reshape(*z.shape[:-1], -1)
 
     def code(
         self, x: torch.Tensor, windows: torch.Tensor, tau: float = 1.0
