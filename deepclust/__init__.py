@@ -29,6 +29,7 @@ _LAZY = {
     "DGG": "deepclust.methods.dgg",
     "EDESC": "deepclust.methods.edesc",
     "DSCNet": "deepclust.methods.dscnet",
+    "DASC": "deepclust.methods.dasc",
     "MLC": "deepclust.methods.mlc",
     "NMCE": "deepclust.methods.nmce",
     "SSCOMP": "deepclust.methods.ssc_omp",
