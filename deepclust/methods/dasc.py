@@ -202,7 +202,8 @@ class DASC(DSCNet):
             if adversarial:
                 disc_loss = self._discriminator_step(z.detach(), q, opt_d)
             out = {k: float(v.detach()) for k, v in terms.items()}
-            return {**out, "loss": float(loss.detach()), "adv": float(adv.detach()), "disc": disc_loss}
+            out.update(loss=float(loss.detach()), adv=float(adv.detach()), disc=disc_loss)
+            return out
 
         loop.run(epoch)
 
