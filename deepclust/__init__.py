@@ -42,6 +42,7 @@ _LAZY = {
     "SCDSC": "deepclust.methods.scdsc",
     "ADATSC": "deepclust.methods.adatsc",
     "DSC": "deepclust.methods.dsc",
+    "DTC": "deepclust.methods.dtc",
     "SpectralClustering": "deepclust.methods.classic",
     "VaDE": "deepclust.methods.vade",
     "Autoencoder": "deepclust.pretraining",

@@ -5,7 +5,9 @@ import numpy as np, torch
 warnings.filterwarnings("ignore")
 torch.set_num_threads(1)
 from deepclust.data.synthetic import make_climate_cube
-from deepclust.methods.dsc import DSC
+import os
+from deepclust.methods import get_method
+DSC = get_method(os.environ.get("METHOD", "dsc"))
 from deepclust.metrics import cluster_accuracy
 name = sys.argv[1]
 kw = eval("dict(" + (sys.argv[2] if len(sys.argv) > 2 else "") + ")")
@@ -16,4 +18,4 @@ for seed in kw.pop("seeds", [0]):
     t = time.time()
     e0 = DSC(k, random_state=seed, **{**kw, "epochs": 0}).fit(ds.cube)
     est = DSC(k, random_state=seed, **kw).fit(ds.cube)
-    print(name, kw, seed, "init", round(cluster_accuracy(ds.y, e0.labels_), 3), "final", round(cluster_accuracy(ds.y, est.labels_), 3), f"{time.time()-t:.0f}s", flush=True)
+    print(os.environ.get("METHOD", "dsc"), name, kw, seed, "init", round(cluster_accuracy(ds.y, e0.labels_), 3), "final", round(cluster_accuracy(ds.y, est.labels_), 3), f"{time.time()-t:.0f}s", flush=True)

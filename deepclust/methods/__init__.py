@@ -40,6 +40,7 @@ _ENTRIES = [
     MethodEntry("nmce", _M + "nmce:NMCE", "NMCE: MCR^2 with a point-to-cluster membership"),
     MethodEntry("scdsc", _M + "scdsc:SCDSC", "SCDSC: context-preserving subspace clustering (HSI)"),
     MethodEntry("dsc", _M + "dsc:DSC", "DSC: deep spatiotemporal clustering (climate)"),
+    MethodEntry("dtc", _M + "dtc:DTC", "DTC: deep temporal clustering (climate windows)"),
     MethodEntry(
         "adatsc",
         _M + "adatsc:ADATSC",

@@ -147,9 +147,9 @@ class DASC(DSCNet):
         latent = int(self.dims_[-1])
         r = min(int(self.subspace_dim), latent) if self.disc_rank == "auto" else self.disc_rank
         self.disc_rank_ = int(min(r, latent))
-        self.discriminator_ = SubspaceDiscriminator(
-            self.n_clusters, latent, self.disc_rank_
-        ).to(self.device_)
+        self.discriminator_ = SubspaceDiscriminator(self.n_clusters, latent, self.disc_rank_).to(
+            self.device_
+        )
         self.sampler_ = SubspaceSampler(
             self.n_real, self.n_fake, derive_seed(self.random_state, 5)
         ).to(self.device_)
