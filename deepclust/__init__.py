@@ -30,6 +30,7 @@ _LAZY = {
     "EDESC": "deepclust.methods.edesc",
     "DSCNet": "deepclust.methods.dscnet",
     "DASC": "deepclust.methods.dasc",
+    "ClusterGAN": "deepclust.methods.clustergan",
     "MLC": "deepclust.methods.mlc",
     "NMCE": "deepclust.methods.nmce",
     "SSCOMP": "deepclust.methods.ssc_omp",

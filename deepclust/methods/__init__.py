@@ -34,6 +34,7 @@ _ENTRIES = [
     MethodEntry("idec", _M + "dec:IDEC", "IDEC: DEC with local structure preservation"),
     MethodEntry("ae-gmm", _M + "ae_gmm:AEGMM", "AE+GMM: Gaussian mixture on autoencoder features"),
     MethodEntry("dscnet", _M + "dscnet:DSCNet", "DSC-Net-L2: deep subspace clustering network"),
+    MethodEntry("clustergan", _M + "clustergan:ClusterGAN", "ClusterGAN: GAN latent clustering"),
     MethodEntry("dasc", _M + "dasc:DASC", "DASC: DSC-Net with an adversarial subspace critic"),
     MethodEntry("edesc", _M + "edesc:EDESC", "EDESC: deep embedded subspace clustering (bases)"),
     MethodEntry("mlc", _M + "mlc:MLC", "MLC: manifold linearizing and clustering (MCR^2)"),
