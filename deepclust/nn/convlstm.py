@@ -82,11 +82,14 @@ class ConvLSTM2d(nn.Module):
         b, t, c, h, w = x.shape
         # W_x * x_t for all frames at once: the costly convolution leaves the time loop
         x_gates = cell.input_conv(x.reshape(b * t, c, h, w)).reshape(b, t, -1, h, w)
+        # unbind, not x_gates[:, step]: the backward of T selects would write T full-size
+        # zero tensors; unbind's backward is one stack
+        frames = x_gates.unbind(1)
         state = cell.initial_state(x[:, 0])
         order = range(t - 1, -1, -1) if reverse else range(t)
         out: list[torch.Tensor] = [x.new_empty(0)] * t
         for step in order:
-            state = cell.step(x_gates[:, step], state)
+            state = cell.step(frames[step], state)
             out[step] = state[0]
         return torch.stack(out, dim=1)
 
