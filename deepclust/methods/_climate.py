@@ -18,6 +18,7 @@ from ..base import check_not_constant, warn_if_collapsed
 from ..exceptions import DataError
 from ..threads import configure_threads
 from ..validation import validate_params
+from ._streaming import StreamedCube, is_lazy_cube, streamed_statistics
 
 
 def scale_cube(cube: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -89,9 +90,16 @@ class ClimateCubeMixin:
     who = "this method"
 
     def _fit_cube(self, X: Any, mask: Any) -> None:
-        """Validate, scale and hand the cube to ``self._fit(scaled, weights)``."""
+        """Validate, scale and hand the cube to ``self._fit(scaled, weights)``.
+
+        A lazy cube (dask, xarray on dask, h5py, zarr, memmap) is streamed instead:
+        ``self._fit`` then gets a :class:`~deepclust.methods._streaming.StreamedCube`.
+        """
         validate_params(self)
         configure_threads()
+        if is_lazy_cube(X):
+            self._fit_streamed(X, mask)
+            return
         cube = self._check_cube(X)
         self._check_n_clusters(cube.shape[0])
         check_not_constant(np.nan_to_num(cube.reshape(cube.shape[0], -1)))
@@ -119,16 +127,34 @@ class ClimateCubeMixin:
             raise DataError(f"variable {bad} of the cube has no finite value; expected data")
         return cube
 
+    def _fit_streamed(self, X: Any, mask: Any) -> None:
+        """The lazy path: statistics in one pass, then windows read batch by batch."""
+        offset, scale = streamed_statistics(X, self.scaling, self.who)
+        cube = StreamedCube(X, offset, scale, torch.device("cpu"))
+        self._check_n_clusters(cube.cube_shape[0])
+        m = self._mask(mask, cube.cube_shape[1:3])
+        self.scale_offset_, self.scale_factor_ = offset, scale
+        self._begin_fit(offset, scale)
+        cube = StreamedCube(X, offset, scale, self.device_, m)
+        self._fit(cube, None)
+        warn_if_collapsed(self)
+
     @staticmethod
-    def _loss_weights(cube: np.ndarray, mask: Any) -> np.ndarray:
+    def _mask(mask: Any, grid: tuple[int, ...]) -> np.ndarray | None:
+        """The (lat, lon) mask as floats, checked against the grid."""
+        if mask is None:
+            return None
+        m = np.asarray(mask, dtype=bool)
+        if m.shape != tuple(grid):
+            raise DataError(f"mask has shape {m.shape}; expected (lat, lon) = {tuple(grid)}")
+        return m.astype(np.float32)
+
+    @classmethod
+    def _loss_weights(cls, cube: np.ndarray, mask: Any) -> np.ndarray:
         """1 where an entry enters the reconstruction loss: finite and inside ``mask``."""
         weights = np.isfinite(cube).astype(np.float32)
-        if mask is not None:
-            m = np.asarray(mask, dtype=bool)
-            if m.shape != cube.shape[1:3]:
-                raise DataError(
-                    f"mask has shape {m.shape}; expected (lat, lon) = {cube.shape[1:3]}"
-                )
+        m = cls._mask(mask, cube.shape[1:3])
+        if m is not None:
             weights *= m[None, :, :, None]
         return weights
 
@@ -139,19 +165,30 @@ class ClimateCubeMixin:
 
     def _set_windows(self, cube: np.ndarray) -> None:
         """Window starts, grid and channel count of the training cube."""
+        shape = getattr(cube, "cube_shape", cube.shape)  # (time, lat, lon, var)
         window = int(self.window)
         self.stride_ = max(1, window // 2) if self.stride == "auto" else int(self.stride)
-        self.window_starts_ = window_starts(cube.shape[0], window, self.stride_)
-        self.n_time_, self.grid_shape_ = cube.shape[0], (int(cube.shape[1]), int(cube.shape[2]))
-        self.in_channels_ = int(cube.shape[3])
+        self.window_starts_ = window_starts(shape[0], window, self.stride_)
+        self.n_time_, self.grid_shape_ = shape[0], (int(shape[1]), int(shape[2]))
+        self.in_channels_ = int(shape[3])
 
     def _cube_tensors(
         self, cube: np.ndarray, weights: np.ndarray | None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """``(time, var, lat, lon)`` data and loss weights on the fitting device."""
+        if isinstance(cube, StreamedCube):
+            return cube, cube.weights
         data = self._as_tensor(np.moveaxis(np.nan_to_num(cube), 3, 1))
         w = np.ones_like(cube) if weights is None else weights
         return data, self._as_tensor(np.moveaxis(w, 3, 1))
+
+    @staticmethod
+    def _flat_views(data: Any, weight: Any) -> tuple[Any, Any]:
+        """Data and weights as ``[time, lat*lon*var]`` (in memory or streamed)."""
+        if isinstance(data, StreamedCube):
+            flat = data.flattened()
+            return flat, flat.weights
+        return data.reshape(len(data), -1), weight.reshape(len(weight), -1)
 
     def _steps(self, starts: np.ndarray | None = None) -> torch.Tensor:
         """Time index of every (window, position): ``(n_windows, window)``."""
@@ -161,8 +198,16 @@ class ClimateCubeMixin:
 
     def _new_cube(self, X: Any) -> tuple[torch.Tensor, torch.Tensor, int]:
         """A new cube on the fitted grid, scaled as in ``fit``: data, steps, length."""
-        cube = self._check_cube(X)
         expected = (*self.grid_shape_, self.in_channels_)
+        if is_lazy_cube(X):
+            data = StreamedCube(X, self.scale_offset_, self.scale_factor_, self.device_)
+            if data.cube_shape[1:] != expected:
+                raise DataError(
+                    f"cube has (lat, lon, variables) = {data.cube_shape[1:]}; expected {expected}"
+                )
+            starts = window_starts(len(data), int(self.window), self.stride_)
+            return data, self._steps(starts), len(data)
+        cube = self._check_cube(X)
         if cube.shape[1:] != expected:
             raise DataError(
                 f"cube has (lat, lon, variables) = {cube.shape[1:]}; expected {expected}"

@@ -180,7 +180,7 @@ class DTC(ClimateCubeMixin, DeepClusterer):
         self.n_features_ = int(np.prod(cube.shape[1:]))
         self._build_modules()
         data, weight = self._cube_tensors(cube, weights)
-        flat, w_flat = data.reshape(len(data), -1), weight.reshape(len(weight), -1)
+        flat, w_flat = self._flat_views(data, weight)
         steps = self._steps()
         self._pretrain(flat, w_flat, steps)
         self._init_centroids(flat, steps)
@@ -294,7 +294,7 @@ class DTC(ClimateCubeMixin, DeepClusterer):
         """``q`` of every time step of a cube on the fitted grid (windows averaged)."""
         check_is_fitted(self, "network_")
         data, steps, n = self._new_cube(X)
-        flat = data.reshape(len(data), -1)
+        flat, _ = self._flat_views(data, data)
         with torch.no_grad():
             q = self._assign(self._latent(flat, steps))
         per_step = q[:, None, :].expand(-1, steps.shape[1], -1)
