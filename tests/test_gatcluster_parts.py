@@ -103,7 +103,7 @@ def test_separability_loss_by_hand():
     r = relation_targets(torch.tensor([0, 0, 1]))
     assert torch.equal(r, torch.tensor([[1.0, 1, 0], [1, 1, 0], [0, 0, 1]]))
     u = L / L.norm(dim=1, keepdim=True)
-    d = u @ u.T
+    d = (u @ u.T).numpy()
     pairs = [(0, 1, 1.0), (0, 2, 0.0), (1, 2, 0.0)]
     expected = np.mean([-np.log(d[i, j]) if y else -np.log(1 - d[i, j]) for i, j, y in pairs])
     assert separability_loss(L, r).item() == pytest.approx(float(expected), rel=1e-5)

@@ -8,17 +8,15 @@ with two augmented views (LARS), and then differ in how they learn the membershi
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 from typing import Any
 
 import numpy as np
 import torch
-from sklearn.utils.validation import check_is_fitted
 
 from ..base import DeepClusterer
 from ..distributed import gather_rows, is_distributed, rank_shard
-from ..exceptions import ConfigError, DataError
+from ..exceptions import ConfigError
 from ..nn.augment import views
 from ..nn.lars import LARS
 from ..objectives.coding_rate import tcr_loss
@@ -33,6 +31,7 @@ from ..validation import (
     positive_int,
     positive_real,
 )
+from ._image_input import ImageRowsInput
 
 #: Parameters every rate-reduction estimator has (declarative validation).
 RATE_REDUCTION_CONSTRAINTS: dict[str, list[Any]] = {
@@ -56,52 +55,12 @@ RATE_REDUCTION_CONSTRAINTS: dict[str, list[Any]] = {
 }
 
 
-class RateReductionClusterer(DeepClusterer):
+class RateReductionClusterer(ImageRowsInput, DeepClusterer):
     """Input scaling, batching and Algorithm 1 line 1 (TCR) for MLC and NMCE.
 
     Subclasses set ``network_`` (with ``backbone`` and ``feature_head``) and
     ``augment_`` in ``_build_modules`` and ``batch_size_`` before ``_initialise``.
     """
-
-    # ------------------------------------------------------------- input
-    def _validate_fit_input(self, X: Any) -> np.ndarray:
-        shape = self.image_shape
-        if getattr(X, "ndim", None) == 4:  # (n, C, H, W) images
-            shape = tuple(int(s) for s in X.shape[1:])
-            X = np.asarray(X).reshape(X.shape[0], -1)
-        X = super()._validate_fit_input(X)
-        self.input_shape_ = (X.shape[1],) if shape is None else tuple(int(s) for s in shape)
-        if math.prod(self.input_shape_) != X.shape[1]:
-            raise DataError(
-                f"image_shape={tuple(self.input_shape_)} holds {math.prod(self.input_shape_)} "
-                f"values but X has {X.shape[1]} features per sample"
-            )
-        return X
-
-    def _validate_new_input(self, X: Any) -> np.ndarray:
-        check_is_fitted(self)
-        if getattr(X, "ndim", None) == 4:
-            X = np.asarray(X).reshape(X.shape[0], -1)
-        return self._checked_input(X, reset=False)
-
-    def _scaled(self, X: np.ndarray) -> np.ndarray:
-        """Images to [0, 1] (colour augmentation expects it); vectors standardised."""
-        X = np.asarray(X, dtype=np.float32)
-        if len(self.input_shape_) == 3:
-            return X / np.float32(self.input_peak_)
-        return (X - self.input_mean_) / self.input_std_
-
-    def _fit_scaling(self, X: np.ndarray) -> None:
-        if len(self.input_shape_) == 3:
-            peak = float(np.abs(X).max())
-            self.input_peak_ = peak if peak > 1.0 else 1.0
-        else:
-            self.input_mean_ = X.mean(0).astype(np.float32)
-            std = X.std(0)
-            self.input_std_ = np.where(std > 0, std, 1.0).astype(np.float32)
-
-    def _batch(self, data: torch.Tensor) -> torch.Tensor:
-        return data.reshape(len(data), *self.input_shape_)
 
     # --------------------------------------------------------------- fit
     def _autocast(self) -> Any:
