@@ -32,6 +32,7 @@ _LAZY = {
     "DASC": "deepclust.methods.dasc",
     "ClusterGAN": "deepclust.methods.clustergan",
     "MLC": "deepclust.methods.mlc",
+    "GATCluster": "deepclust.methods.gatcluster",
     "NMCE": "deepclust.methods.nmce",
     "SSCOMP": "deepclust.methods.ssc_omp",
     "EnSC": "deepclust.methods.ensc",

@@ -1078,6 +1078,44 @@ def plot_generated_samples(
     return fig
 
 
+def plot_attention_examples(
+    images: np.ndarray,
+    maps: np.ndarray,
+    labels: np.ndarray,
+    path: str | os.PathLike | None = None,
+    *,
+    title: str = "GATCluster: most confident images per cluster, attention overlaid",
+) -> plt.Figure:
+    """GATCluster Fig. 4: one row per cluster, its images with the Gaussian attention map.
+
+    ``images`` is ``(n, C, H, W)`` in [0, 1], ``maps`` ``(n, h, w)`` (resized to the image
+    by bilinear interpolation), ``labels`` the cluster of every image (rows in order).
+    """
+    from scipy.ndimage import zoom
+
+    images, maps, labels = np.asarray(images), np.asarray(maps), np.asarray(labels)
+    clusters = np.unique(labels)
+    per_row = int(np.bincount(np.searchsorted(clusters, labels)).max())
+    fig, axes = plt.subplots(len(clusters), per_row, squeeze=False,
+                             figsize=(per_row * 1.1 + 0.6, len(clusters) * 1.1 + 0.4))  # fmt: skip
+    for ax in axes.flat:
+        ax.set_axis_off()
+    _, _, h, w = images.shape
+    for r, c in enumerate(clusters):
+        for j, i in enumerate(np.flatnonzero(labels == c)):
+            img = images[i].transpose(1, 2, 0)
+            ax = axes[r, j]
+            ax.imshow(img[..., 0] if img.shape[2] == 1 else img, cmap="gray", vmin=0, vmax=1)
+            m = zoom(maps[i], (h / maps.shape[1], w / maps.shape[2]), order=1)
+            ax.imshow(m, cmap="jet", alpha=0.45, vmin=0, vmax=max(float(m.max()), 1e-6))
+        axes[r, 0].set_title(f"cluster {c}", fontsize=7, loc="left")
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    if path is not None:
+        save_figure(fig, path)
+    return fig
+
+
 def cluster_colormap(n: int) -> ListedColormap:
     """A qualitative colormap with ``n`` entries."""
     return ListedColormap(palette(n))

@@ -37,6 +37,7 @@ _ENTRIES = [
     MethodEntry("clustergan", _M + "clustergan:ClusterGAN", "ClusterGAN: GAN latent clustering"),
     MethodEntry("dasc", _M + "dasc:DASC", "DASC: DSC-Net with an adversarial subspace critic"),
     MethodEntry("edesc", _M + "edesc:EDESC", "EDESC: deep embedded subspace clustering (bases)"),
+    MethodEntry("gatcluster", _M + "gatcluster:GATCluster", "GATCluster: Gaussian attention"),
     MethodEntry("mlc", _M + "mlc:MLC", "MLC: manifold linearizing and clustering (MCR^2)"),
     MethodEntry("nmce", _M + "nmce:NMCE", "NMCE: MCR^2 with a point-to-cluster membership"),
     MethodEntry("scdsc", _M + "scdsc:SCDSC", "SCDSC: context-preserving subspace clustering (HSI)"),

@@ -58,6 +58,35 @@ def grey_augmentation(
     return nn.Sequential(*ops)
 
 
+class GreyAfter(nn.Module):
+    """Colour images to one grey channel (ITU-R 601 weights); grey images pass through."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[1] != 3:
+            return x
+        w = torch.tensor([0.299, 0.587, 0.114], device=x.device, dtype=x.dtype)
+        return (x * w.view(1, 3, 1, 1)).sum(1, keepdim=True)
+
+
+def gatcluster_augmentation(
+    in_channels: int, grey: bool, flip: bool, scale: tuple[float, float] = (0.8, 1.2)
+) -> nn.Module:
+    """GATCluster's transformation T (§3.3, the authors' settings): flip, colour jitter
+    (brightness 0.3, contrast 0.3, saturation 0.3, hue 0.2; brightness and contrast only
+    for grey input), affine (10 degrees, translation 0.1, ``scale``, shear 10), then the
+    grey conversion when ``grey`` (after the jitter, as the paper says)."""
+    K = _kornia()
+    ops: list[nn.Module] = [K.RandomHorizontalFlip()] if flip else []
+    if in_channels == 3:
+        ops.append(K.ColorJitter(0.3, 0.3, 0.3, 0.2, p=1.0))
+    else:
+        ops.append(K.ColorJitter(0.3, 0.3, 0.0, 0.0, p=1.0))
+    ops.append(K.RandomAffine(degrees=10.0, translate=(0.1, 0.1), scale=scale, shear=10.0, p=1.0))
+    if grey:
+        ops.append(GreyAfter())
+    return nn.Sequential(*ops)
+
+
 class FeatureAugmentation(nn.Module):
     """Gaussian noise of ``noise`` times each feature's batch standard deviation, then
     dropout of a ``drop`` share of the features (rescaled, as in ``nn.Dropout``)."""
