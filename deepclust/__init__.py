@@ -33,6 +33,8 @@ _LAZY = {
     "ClusterGAN": "deepclust.methods.clustergan",
     "MLC": "deepclust.methods.mlc",
     "GATCluster": "deepclust.methods.gatcluster",
+    "IIC": "deepclust.methods.iic",
+    "DAC": "deepclust.methods.dac",
     "NMCE": "deepclust.methods.nmce",
     "SSCOMP": "deepclust.methods.ssc_omp",
     "EnSC": "deepclust.methods.ensc",

@@ -38,6 +38,8 @@ _ENTRIES = [
     MethodEntry("dasc", _M + "dasc:DASC", "DASC: DSC-Net with an adversarial subspace critic"),
     MethodEntry("edesc", _M + "edesc:EDESC", "EDESC: deep embedded subspace clustering (bases)"),
     MethodEntry("gatcluster", _M + "gatcluster:GATCluster", "GATCluster: Gaussian attention"),
+    MethodEntry("iic", _M + "iic:IIC", "IIC: invariant information clustering (images)"),
+    MethodEntry("dac", _M + "dac:DAC", "DAC: deep adaptive image clustering"),
     MethodEntry("mlc", _M + "mlc:MLC", "MLC: manifold linearizing and clustering (MCR^2)"),
     MethodEntry("nmce", _M + "nmce:NMCE", "NMCE: MCR^2 with a point-to-cluster membership"),
     MethodEntry("scdsc", _M + "scdsc:SCDSC", "SCDSC: context-preserving subspace clustering (HSI)"),

@@ -29,9 +29,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from ..base import DeepClusterer
 from ..exceptions import DataError
-from ..nn.augment import GreyAfter, gatcluster_augmentation
 from ..nn.gatcluster import COVARIANCES, GATClusterNetwork
 from ..objectives.gatcluster import (
     balanced_target,
@@ -50,10 +48,10 @@ from ..validation import (
     positive_int,
     positive_real,
 )
-from ._image_input import ImageRowsInput
+from ._augmented_images import AugmentedImageClusterer
 
 
-class GATCluster(ImageRowsInput, DeepClusterer):
+class GATCluster(AugmentedImageClusterer):
     """Gaussian-attention image clustering trained by the two-step large-batch algorithm.
 
     Parameters
@@ -191,16 +189,7 @@ class GATCluster(ImageRowsInput, DeepClusterer):
 
     # ----------------------------------------------------------------- setup
     def _resolve(self, n: int) -> None:
-        if len(self.input_shape_) != 3 or self.input_shape_[0] not in (1, 3):
-            raise DataError(
-                f"GATCluster clusters images; got samples of shape {self.input_shape_}, "
-                "expected (1|3, H, W) (pass image_shape= for images given as rows)"
-            )
-        c, h, w = self.input_shape_
-        self.grey_ = True if self.grey == "auto" else bool(self.grey)
-        small_grey = c == 1 and max(h, w) <= 32
-        self.flip_ = (not small_grey) if self.flip == "auto" else bool(self.flip)
-        self.in_channels_ = 1 if (self.grey_ or c == 1) else 3
+        self._resolve_images()
         m = 1000 if self.outer_batch == "auto" else int(self.outer_batch)
         self.outer_batch_ = min(n, m)
 
@@ -210,10 +199,7 @@ class GATCluster(ImageRowsInput, DeepClusterer):
             feature_dim=self.feature_dim, widths=tuple(self.widths), attention=self.attention,
             alpha=self.kernel_alpha, covariance=self.covariance, map_size=self.map_size,
         ).to(self.device_)  # fmt: skip
-        self.augment_ = gatcluster_augmentation(
-            self.input_shape_[0], self.grey_ and self.input_shape_[0] == 3, self.flip_
-        ).to(self.device_)
-        self.to_grey_ = GreyAfter() if self.grey_ else torch.nn.Identity()
+        self._build_augment()
 
     def _fit(self, X: np.ndarray) -> None:
         self._fit_scaling(X)
@@ -224,23 +210,12 @@ class GATCluster(ImageRowsInput, DeepClusterer):
         self._finish(data)
 
     # ------------------------------------------------------------- step one
-    @torch.no_grad()
-    def _label_features(self, data: torch.Tensor) -> torch.Tensor:
-        """``l`` of un-augmented images in eval mode, ``target_batch`` at a time."""
-        net = self.network_
-        was_training = net.training
-        net.eval()
-        step = int(self.target_batch)
-        out = torch.cat([
-            net.label_features(self.to_grey_(self._batch(data[i : i + step])))
-            for i in range(0, len(data), step)
-        ])  # fmt: skip
-        net.train(was_training)
-        return out
+    def _label_features_of(self, x: torch.Tensor) -> torch.Tensor:
+        return self.network_.label_features(x)
 
     def _targets(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """Algorithm 1 step one: eqs. (5), (6) (cluster ids) and (11) over the outer batch."""
-        l = self._label_features(x)
+        l = self._label_features(x, int(self.target_batch))
         out = {"target": balanced_target(l), "target_a": sharpened_target(l)}
         if self.relation:
             ids = relation_labels(l, self.n_clusters, derive_seed(self.random_state, 7))
@@ -248,14 +223,6 @@ class GATCluster(ImageRowsInput, DeepClusterer):
         return out
 
     # ------------------------------------------------------------- step two
-    def _transformed(self, x: torch.Tensor) -> torch.Tensor:
-        """``T`` applied once to every image of the outer batch (in ``target_batch`` chunks)."""
-        step = int(self.target_batch)
-        with torch.no_grad():
-            return torch.cat([
-                self.augment_(self._batch(x[i : i + step])) for i in range(0, len(x), step)
-            ])  # fmt: skip
-
     def _sub_batch_step(
         self, xt: torch.Tensor, v: torch.Tensor, targets: dict[str, torch.Tensor],
         opt: torch.optim.Optimizer,
@@ -289,7 +256,7 @@ class GATCluster(ImageRowsInput, DeepClusterer):
             for b in range(max(1, n // m)):
                 x = data[order[b * m : (b + 1) * m]]
                 targets = self._targets(x)
-                xt = self._transformed(x)
+                xt = self._transformed(x, int(self.target_batch))
                 for _ in range(int(self.passes)):
                     for v in loop.batches(len(x), int(self.batch_size), drop_last=len(x) > 1):
                         terms = self._sub_batch_step(xt, v.to(data.device), targets, opt)
@@ -302,23 +269,8 @@ class GATCluster(ImageRowsInput, DeepClusterer):
 
     # ---------------------------------------------------------------- output
     def _finish(self, data: torch.Tensor) -> None:
+        self._finish_labels(data)
         self.network_.eval()
-        proba = self._label_features(data)
-        self.proba_ = proba.cpu().numpy()
-        self.embedding_ = self.proba_
-        self.labels_ = self.proba_.argmax(1).astype(np.int64)
-
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """Label features ``l`` of new images."""
-        X = self._validate_new_input(X)
-        return self._label_features(self._as_tensor(self._scaled(X))).cpu().numpy()
-
-    def predict(self, X: Any) -> np.ndarray:
-        return self.predict_proba(X).argmax(1).astype(np.int64)
-
-    def transform(self, X: Any) -> np.ndarray:
-        """The label features ``l`` (what GATCluster clusters with)."""
-        return self.predict_proba(X)
 
     @torch.no_grad()
     def attention_maps(self, X: Any) -> np.ndarray:
@@ -330,7 +282,7 @@ class GATCluster(ImageRowsInput, DeepClusterer):
         self.network_.eval()
         step = int(self.target_batch)
         maps = [
-            self.network_(self.to_grey_(self._batch(data[i : i + step])))["map"]
+            self.network_(self._prepared(data[i : i + step]))["map"]
             for i in range(0, len(data), step)
         ]
         return torch.cat(maps).cpu().numpy()
