@@ -129,3 +129,16 @@ def test_authors_recipe_skips_the_vae_stage(moons):
     est = DGG(2, recipe="authors", **{**FAST, "vae_epochs": "auto"}).fit(X)
     assert not [h for h in est.history_ if h["stage"] == "vae"]
     assert len([h for h in est.history_ if h["stage"] == "classifier"]) == 2
+
+
+@pytest.mark.parametrize("source", ["means", "samples"])
+def test_tol_stops_the_joint_stage_once_the_labels_settle(moons, source):
+    X, _ = moons
+    # an lr this small leaves every label where it is: calm from the first epoch
+    est = DGG(2, tol=0.5, patience=2, gamma_source=source, stop_on_collapse=False,
+              **{**FAST, "epochs": 10, "lr": 1e-9}).fit(X)  # fmt: skip
+    rows = [h for h in est.history_ if h["stage"] == "dgg"]
+    assert est.stopped_epoch_ == 2 and len(rows) == 2
+    full = DGG(2, gamma_source=source, **{**FAST, "epochs": 4}).fit(X)
+    assert full.stopped_epoch_ is None  # tol=0: every epoch
+    assert len([h for h in full.history_ if h["stage"] == "dgg"]) == 4

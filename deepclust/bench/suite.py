@@ -47,6 +47,8 @@ _KIND_OF_MODULE = {
     "deepclust.data.hsi": "hsi",
     "deepclust.data.climate": "climate",
     "deepclust.data.images": "images",
+    "deepclust.data.imagenet_subsets": "images",
+    "deepclust.data.tiny_imagenet": "images",
 }
 _KIND_OF_NAME = {"synthetic:hsi": "hsi", "synthetic:climate": "climate"}
 

@@ -93,6 +93,18 @@ _ENTRIES = [
     DatasetEntry("orl", _D + "images:load_orl", "optional", "ORL faces (fea/gnd .mat), 400 32x32"),
     DatasetEntry("image-mat", _D + "images:load_image_mat", "required", "MATLAB image set fea/gnd"),
     DatasetEntry("images", _D + "images:load_image_folder", "required", "folder of image files"),
+    DatasetEntry(
+        "imagenet10",
+        _D + "imagenet_subsets:load_imagenet10",
+        "required",
+        "ImageNet-10 (DAC's 10 classes) from an ImageNet-style folder, resized",
+    ),
+    DatasetEntry(
+        "imagenet-dogs",
+        _D + "imagenet_subsets:load_imagenet_dogs",
+        "required",
+        "ImageNet-Dogs (DAC's 15 breeds) from an ImageNet-style folder, resized",
+    ),
     # hyperspectral scenes
     DatasetEntry(
         "hsi", _D + "hsi:load_hsi", "required", "hyperspectral scene (.mat/.npy/ENVI) + gt"

@@ -49,6 +49,7 @@ from ..validation import (
     non_negative_real,
     positive_int,
     positive_real,
+    unit_interval,
 )
 from ._gmvae import GaussianMixtureVAE
 
@@ -146,6 +147,11 @@ class DGG(GaussianMixtureVAE):
     stop_on_collapse : bool
         End training when the training-set assignment degenerates and put back the model
         of the last sound epoch, as in :class:`~deepclust.methods.vade.VaDE`.
+    tol, patience : float, int
+        Label-free convergence stop of the joint stage: it ends once fewer than ``tol``
+        of the samples changed cluster (``argmax q(c | mu~)``) from one epoch to the
+        next in ``patience`` epochs in a row. ``tol=0`` (default) trains all ``epochs``
+        (the paper's 300 on MNIST). ``stopped_epoch_`` records where it stopped.
     device, random_state, verbose, checkpoint_dir, checkpoint_every, resume
         See :class:`~deepclust.base.TorchMixin`.
 
@@ -163,6 +169,8 @@ class DGG(GaussianMixtureVAE):
     component_means_, component_variances_ : ndarray (n_clusters, latent_dim)
     history_ : list of dict
         Per-epoch losses of every stage (pretraining, vae, siamese, classifier, dgg).
+    stopped_epoch_ : int or None
+        Epoch at which the ``tol`` rule ended the joint stage (None: it did not).
     """
 
     _main_stage = "dgg"
@@ -184,6 +192,8 @@ class DGG(GaussianMixtureVAE):
         "logvar_init": [StrOptions({"auto", "small", "fresh"})],
         "weight_decay": [AUTO, non_negative_real()],
         "gamma_source": [StrOptions({"auto", "samples", "means"})],
+        "tol": [unit_interval()],
+        "patience": [positive_int()],
     }
 
     def __init__(
@@ -222,6 +232,8 @@ class DGG(GaussianMixtureVAE):
         batch_size: int = 100,
         n_init: Any = "auto",
         stop_on_collapse: bool = True,
+        tol: float = 0.0,
+        patience: int = 10,
         device: str = "auto",
         random_state: int | None = None,
         verbose: bool = False,
@@ -262,6 +274,8 @@ class DGG(GaussianMixtureVAE):
         self.batch_size = batch_size
         self.n_init = n_init
         self.stop_on_collapse = stop_on_collapse
+        self.tol = tol
+        self.patience = patience
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -589,11 +603,16 @@ class DGG(GaussianMixtureVAE):
 
     def _train(self, data: torch.Tensor, graph: dict[str, Any], n_epochs: int) -> None:
         n = len(data)
+        self.stopped_epoch_ = None
         with torch.no_grad():
             mu, _ = self._encode(data)
             gamma0 = torch.softmax(self.classifier_(mu), dim=1)
         tables = TensorState(
-            gamma=gamma0.clone(), pi=torch.empty_like(gamma0), nbr_sum=torch.zeros_like(gamma0)
+            gamma=gamma0.clone(),
+            pi=torch.empty_like(gamma0),
+            nbr_sum=torch.zeros_like(gamma0),
+            labels=gamma0.argmax(1),
+            calm=torch.zeros((), dtype=torch.long),
         )
         self._sync_neighbour_sums(graph, tables)
         self._refresh_pi(graph, tables, torch.arange(n, device=self.device_))
@@ -636,16 +655,32 @@ class DGG(GaussianMixtureVAE):
                     self._refresh_pi(graph, tables, torch.arange(n, device=self.device_))
                 else:
                     self._sync_neighbour_sums(graph, tables)
-                if guard is not None:
+                if guard is not None or self.tol > 0:
                     current = tables["gamma"] if self.gamma_source_ == "means" else None
                     if current is None:
                         current = self._responsibilities(data)
                         self.classifier_.train()
-                    self._guard_epoch(guard, loop, current.argmax(1), i + 1)
+                    labels = current.argmax(1)
+                    if guard is not None:
+                        self._guard_epoch(guard, loop, labels, i + 1)
+                    self._convergence_epoch(tables, loop, labels, i + 1)
             sched.step()
             return {"loss": total / n}
 
         loop.run(epoch)
+
+    def _convergence_epoch(
+        self, tables: TensorState, loop: Any, labels: torch.Tensor, epoch: int
+    ) -> None:
+        """The ``tol``/``patience`` stop: count calm epochs, stop the loop after enough."""
+        if self.tol <= 0:
+            return
+        changed = (labels != tables["labels"]).float().mean().item()
+        tables["labels"].copy_(labels)
+        tables["calm"].fill_(int(tables["calm"]) + 1 if changed < self.tol else 0)
+        if int(tables["calm"]) >= int(self.patience):
+            self.stopped_epoch_ = epoch
+            loop.stop()
 
     @torch.no_grad()
     def _responsibilities(self, data: torch.Tensor) -> torch.Tensor:
