@@ -44,3 +44,42 @@ def rank_shard(n: int, rank: int | None = None, world: int | None = None) -> sli
         raise ValueError(f"a global batch of {n} does not split evenly over {world} ranks")
     per = n // world
     return slice(rank * per, (rank + 1) * per)
+
+
+class DataParallel:
+    """Data parallelism under ``torchrun`` for estimators with a ``network_``.
+
+    Every rank runs the same fit on the same data and seed, so the batch order is the
+    same everywhere; each rank takes its shard of every batch (:meth:`_shard`), the
+    method gathers what its loss needs from all ranks (:func:`gather_rows`), the
+    gradients are averaged before each step (:meth:`_sync_gradients`) and rank 0's
+    batch-norm statistics are broadcast (:meth:`_sync_buffers`), so all ranks keep
+    identical parameters. Outside a process group every method is a no-op.
+    """
+
+    @staticmethod
+    def _shard(idx: torch.Tensor) -> torch.Tensor:
+        """This rank's share of the global batch ``idx`` (trimmed to split evenly)."""
+        if not is_distributed():
+            return idx
+        world = dist.get_world_size()
+        idx = idx[: len(idx) - len(idx) % world]
+        return idx[rank_shard(len(idx))]
+
+    @staticmethod
+    def _sync_gradients(params: object) -> None:
+        if not is_distributed():
+            return
+        world = dist.get_world_size()
+        for p in params:  # type: ignore[attr-defined]
+            if p.grad is not None:
+                dist.all_reduce(p.grad)
+                p.grad /= world
+
+    def _sync_buffers(self) -> None:
+        """Rank 0's batch-norm statistics everywhere (as DDP's ``broadcast_buffers``), so
+        every rank evaluates the same network."""
+        if not is_distributed():
+            return
+        for b in self.network_.buffers():  # type: ignore[attr-defined]
+            dist.broadcast(b, src=0)

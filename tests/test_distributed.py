@@ -94,3 +94,64 @@ def test_mlc_under_two_ranks_keeps_identical_networks_and_clusters():
     (w0, lab0, acc0), (w1, lab1, _) = out[0], out[1]
     torch.testing.assert_close(w0, w1, rtol=0, atol=0)  # averaged gradients, synced buffers
     assert (lab0 == lab1).all() and acc0 > 0.9
+
+
+def _gatcluster_parts(seed: int = 0):
+    """A small GATCluster built by hand (no training), its scaled data and a sub-batch."""
+    import numpy as np
+
+    from deepclust.methods.gatcluster import GATCluster
+
+    rng = np.random.default_rng(seed)
+    X = rng.random((32, 1 * 12 * 12), dtype=np.float32)
+    # relation=False: eq. (7)'s term is still computed and compared, but weighted 0 in the
+    # gradient; at a fresh network its cosines sit at the log's clamps, where 1e-7 float
+    # differences between one and two processes switch single pairs' gradients on or off
+    est = GATCluster(3, image_shape=(1, 12, 12), widths=(4, 4, 4), feature_dim=4,
+                     relation=False, device="cpu")  # fmt: skip
+    est.input_shape_, est.device_ = (1, 12, 12), torch.device("cpu")
+    est._fit_scaling(X)
+    est._resolve(len(X))
+    torch.manual_seed(0)
+    est._build_modules()
+    x = torch.as_tensor(est._scaled(X))
+    est.network_.eval()  # batch norm on running statistics: the same on every rank
+    xt = torch.as_tensor(est._scaled(X)).reshape(32, 1, 12, 12).flip(-1)  # a fixed "T"
+    return est, x, xt, torch.arange(8, 24)
+
+
+def _gatcluster_worker(rank: int, world: int, port: int, out: dict) -> None:
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", rank=rank, world_size=world)
+    try:
+        est, x, xt, v = _gatcluster_parts()
+        targets = est._targets(x)
+        terms = est._sub_batch_objective(xt, v, targets)
+        terms["loss"].backward()
+        est._sync_gradients(est.network_.parameters())
+        grad = torch.cat([p.grad.reshape(-1) for p in est.network_.parameters()
+                          if p.grad is not None])  # fmt: skip
+        out[rank] = (terms["loss"].item(), targets["target"].clone(), grad,
+                     terms["relation"].item())  # fmt: skip
+    finally:
+        dist.destroy_process_group()
+
+
+def test_gatcluster_two_ranks_give_the_one_process_targets_loss_and_gradient():
+    if not dist.is_available():
+        pytest.skip("torch.distributed is not available")
+    out = mp.Manager().dict()
+    mp.spawn(_gatcluster_worker, args=(2, _free_port(), out), nprocs=2, join=True)
+    est, x, xt, v = _gatcluster_parts()
+    targets = est._targets(x)
+    terms = est._sub_batch_objective(xt, v, targets)
+    terms["loss"].backward()
+    grad = torch.cat([p.grad.reshape(-1) for p in est.network_.parameters()
+                      if p.grad is not None])  # fmt: skip
+    for rank in range(2):
+        loss, target, g, relation = out[rank]
+        assert loss == pytest.approx(terms["loss"].item(), rel=1e-5)
+        assert relation == pytest.approx(terms["relation"].item(), rel=1e-3)
+        torch.testing.assert_close(target, targets["target"], rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(g, grad, rtol=1e-4, atol=1e-6)

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from ..base import DeepClusterer
-from ..distributed import gather_rows, is_distributed, rank_shard
+from ..distributed import DataParallel, gather_rows
 from ..exceptions import ConfigError
 from ..nn.augment import views
 from ..nn.lars import LARS
@@ -55,7 +55,7 @@ RATE_REDUCTION_CONSTRAINTS: dict[str, list[Any]] = {
 }
 
 
-class RateReductionClusterer(ImageRowsInput, DeepClusterer):
+class RateReductionClusterer(ImageRowsInput, DataParallel, DeepClusterer):
     """Input scaling, batching and Algorithm 1 line 1 (TCR) for MLC and NMCE.
 
     Subclasses set ``network_`` (with ``backbone`` and ``feature_head``) and
@@ -69,37 +69,6 @@ class RateReductionClusterer(ImageRowsInput, DeepClusterer):
         if self.amp and self.device_.type == "cuda":
             return torch.autocast("cuda", dtype=torch.bfloat16)
         return contextlib.nullcontext()
-
-    # ------------------------------------------------- data parallelism
-    # Under torchrun every rank runs the same fit on the same data and seed: the loop's
-    # batch order is identical, each rank takes its shard of every batch, the features
-    # are gathered (with gradients) so the rates see the global batch, and the gradients
-    # are averaged before each step, so all ranks keep identical parameters.
-    @staticmethod
-    def _shard(idx: torch.Tensor) -> torch.Tensor:
-        if not is_distributed():
-            return idx
-        world = torch.distributed.get_world_size()
-        idx = idx[: len(idx) - len(idx) % world]
-        return idx[rank_shard(len(idx))]
-
-    @staticmethod
-    def _sync_gradients(params: Any) -> None:
-        if not is_distributed():
-            return
-        world = torch.distributed.get_world_size()
-        for p in params:
-            if p.grad is not None:
-                torch.distributed.all_reduce(p.grad)
-                p.grad /= world
-
-    def _sync_buffers(self) -> None:
-        """Rank 0's batch-norm statistics everywhere (as DDP's ``broadcast_buffers``), so
-        every rank evaluates the same network."""
-        if not is_distributed():
-            return
-        for b in self.network_.buffers():
-            torch.distributed.broadcast(b, src=0)
 
     def _epochs(self, value: Any, n: int, steps: int, hi: int) -> int:
         if value == "auto":

@@ -15,6 +15,11 @@ The paper, top-down, and where each part lives:
   ``target_batch`` (memory does not grow with ``M``); step two transforms the ``M``
   images once (:func:`~deepclust.nn.augment.gatcluster_augmentation`) and trains on
   random sub-batches of ``batch_size`` for ``passes`` passes.
+* Data parallelism (``torchrun``): every rank runs the same fit; step one's label
+  features are computed on each rank's share of the outer batch and gathered, so the
+  targets are the one-process targets; in step two each rank forwards its share of a
+  sub-batch, the label features are gathered with their gradients and the gradients
+  averaged (:class:`~deepclust.distributed.DataParallel`).
 * Labels (Algorithm 1, lines 22-25): ``argmax_h l_ih`` of the label feature module;
   the attention module is not used at inference.
 
@@ -29,6 +34,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
+from ..distributed import DataParallel, gather_rows, is_distributed, rank_shard
 from ..exceptions import DataError
 from ..nn.gatcluster import COVARIANCES, GATClusterNetwork
 from ..objectives.gatcluster import (
@@ -51,7 +57,7 @@ from ..validation import (
 from ._augmented_images import AugmentedImageClusterer
 
 
-class GATCluster(AugmentedImageClusterer):
+class GATCluster(DataParallel, AugmentedImageClusterer):
     """Gaussian-attention image clustering trained by the two-step large-batch algorithm.
 
     Parameters
@@ -190,8 +196,9 @@ class GATCluster(AugmentedImageClusterer):
     # ----------------------------------------------------------------- setup
     def _resolve(self, n: int) -> None:
         self._resolve_images()
-        m = 1000 if self.outer_batch == "auto" else int(self.outer_batch)
-        self.outer_batch_ = min(n, m)
+        m = min(n, 1000 if self.outer_batch == "auto" else int(self.outer_batch))
+        world = torch.distributed.get_world_size() if is_distributed() else 1
+        self.outer_batch_ = max(world, m - m % world)  # ranks split it evenly
 
     def _build_modules(self) -> None:
         self.network_ = GATClusterNetwork(
@@ -215,7 +222,11 @@ class GATCluster(AugmentedImageClusterer):
 
     def _targets(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """Algorithm 1 step one: eqs. (5), (6) (cluster ids) and (11) over the outer batch."""
-        l = self._label_features(x, int(self.target_batch))
+        step = int(self.target_batch)
+        if is_distributed():  # each rank its share of the outer batch, then all of them
+            l = gather_rows(self._label_features(x[rank_shard(len(x))], step))
+        else:
+            l = self._label_features(x, step)
         out = {"target": balanced_target(l), "target_a": sharpened_target(l)}
         if self.relation:
             ids = relation_labels(l, self.n_clusters, derive_seed(self.random_state, 7))
@@ -223,22 +234,38 @@ class GATCluster(AugmentedImageClusterer):
         return out
 
     # ------------------------------------------------------------- step two
-    def _sub_batch_step(
-        self, xt: torch.Tensor, v: torch.Tensor, targets: dict[str, torch.Tensor],
-        opt: torch.optim.Optimizer,
-    ) -> dict[str, float]:  # fmt: skip
-        out = self.network_(xt[v])
+    def _sub_batch_objective(
+        self, xt: torch.Tensor, v: torch.Tensor, targets: dict[str, torch.Tensor]
+    ) -> dict[str, torch.Tensor]:
+        """Eq. (3) on sub-batch ``v`` of the transformed outer batch.
+
+        Under ``torchrun`` each rank forwards its shard of ``v`` and gathers the label
+        features of all ranks (with gradients): the entropy and relation terms need the
+        whole sub-batch, and the gathered loss is the one-process loss.
+        """
+        local = self._shard(v)
+        out = self.network_(xt[local])
+        l, l_a = gather_rows(out["l"]), out.get("l_a")
+        l_a = gather_rows(l_a) if l_a is not None else None
+        v = v[: len(l)]  # the rows gathered, in rank order (trimmed to split evenly)
         if self.relation:
             r = relation_targets(targets["ids"][v])
         else:
             r = torch.eye(len(v), device=xt.device)
-        terms = gatcluster_objective(
-            out["l"], out.get("l_a"), targets["target"][v], targets["target_a"][v], r,
+        return gatcluster_objective(
+            l, l_a, targets["target"][v], targets["target_a"][v], r,
             self.alpha1, self.alpha2, self.alpha3,
             self.weight_relation if self.relation else 0.0,
         )  # fmt: skip
+
+    def _sub_batch_step(
+        self, xt: torch.Tensor, v: torch.Tensor, targets: dict[str, torch.Tensor],
+        opt: torch.optim.Optimizer,
+    ) -> dict[str, float]:  # fmt: skip
+        terms = self._sub_batch_objective(xt, v, targets)
         opt.zero_grad(set_to_none=True)
         terms["loss"].backward()
+        self._sync_gradients(self.network_.parameters())
         opt.step()
         return {k: float(t.detach()) for k, t in terms.items()}
 
@@ -263,6 +290,7 @@ class GATCluster(AugmentedImageClusterer):
                         for key, value in terms.items():
                             sums[key] = sums.get(key, 0.0) + value
                         steps += 1
+                self._sync_buffers()
             return {key: value / max(1, steps) for key, value in sums.items()}
 
         loop.run(epoch)
