@@ -48,6 +48,7 @@ _LAZY = {
     "DSC": "deepclust.methods.dsc",
     "DTC": "deepclust.methods.dtc",
     "SpectralClustering": "deepclust.methods.classic",
+    "SpectralNet": "deepclust.methods.spectralnet",
     "VaDE": "deepclust.methods.vade",
     "Autoencoder": "deepclust.pretraining",
     "Dataset": "deepclust.data.container",

@@ -27,6 +27,7 @@ _ENTRIES = [
     MethodEntry("fcm", _M + "classic:FuzzyCMeans", "fuzzy c-means"),
     MethodEntry("ensc", _M + "ensc:EnSC", "EnSC: elastic-net subspace clustering (ORGEN)"),
     MethodEntry("ssc-omp", _M + "ssc_omp:SSCOMP", "SSC-OMP: sparse subspace clustering by OMP"),
+    MethodEntry("spectralnet", _M + "spectralnet:SpectralNet", "SpectralNet: deep spectral map"),
     MethodEntry("finch", _M + "finch:FINCH", "FINCH: parameter-free first-neighbour clustering"),
     MethodEntry("dgg", _M + "dgg:DGG", "DGG: Gaussian-mixture VAE with stochastic graph embedding"),
     MethodEntry("vade", _M + "vade:VaDE", "VaDE: variational deep embedding"),

@@ -37,7 +37,7 @@ from scipy import sparse
 from ..exceptions import ConfigError
 from ..graphs.affinity import gaussian_affinity, subsample_neighbours
 from ..graphs.knn import knn
-from ..nn.mlp import batched_apply
+from ..nn.siamese import fit_siamese
 from ..nn.vae import GaussianMixturePrior, classifier_head
 from ..objectives.gmm_vae import dgg_objective, dgg_pi_from_sums
 from ..training import TensorState, adam
@@ -407,34 +407,12 @@ class DGG(GaussianMixtureVAE):
         import copy
 
         net = copy.deepcopy(ae.network_.encoder).to(self.device_)
-        pos, _ = knn(X, self.siamese_positives)
-        pos_t = torch.as_tensor(pos, device=self.device_)
-        opt = adam(net.parameters(), lr=1e-3)
         n_epochs = self._epochs(self.siamese_epochs, len(X), 3000, 5, 50, "siamese_epochs")
-        loop = self._loop("siamese", n_epochs, {"siamese": net, "opt": opt})
-        margin = float(self.siamese_margin)
-
-        def epoch(_: int) -> dict[str, float]:
-            total = 0.0
-            for idx in loop.batches(len(data), max(self.batch_size, 128)):
-                idx = idx.to(data.device)
-                b = len(idx)
-                choice = torch.randint(0, pos_t.shape[1], (b,), generator=loop.generator)
-                p_idx = pos_t[idx, choice.to(data.device)]
-                n_idx = torch.randint(0, len(data), (b,), generator=loop.generator).to(data.device)
-                za, zp, zn = net(data[idx]), net(data[p_idx]), net(data[n_idx])
-                d_pos = ((za - zp) ** 2).sum(1)
-                d_neg = ((za - zn) ** 2).sum(1)
-                loss = (d_pos + F.relu(margin - d_neg)).mean()
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                total += loss.item() * b
-            return {"loss": total / len(data)}
-
-        loop.run(epoch)
-        net.eval()
-        return batched_apply(net, data).cpu().numpy()
+        return fit_siamese(
+            self, net, X, data, n_positives=self.siamese_positives,
+            margin=float(self.siamese_margin), n_epochs=n_epochs,
+            batch_size=max(self.batch_size, 128),
+        )  # fmt: skip
 
     def _graph_tensors(self, data: torch.Tensor) -> dict[str, Any]:
         """Aggregates of ``W = (I + W_graph) / 2`` that make eq. (19) cost one decoding.

@@ -1,0 +1,250 @@
+"""SpectralNet: spectral clustering using deep neural networks (Shaham et al., ICLR 2018).
+
+A baseline of SCDSC (and a general vector clusterer):
+
+* Affinity (§4): a Siamese network trained contrastively on (sample, nearest
+  neighbour) and (sample, random sample) pairs (:func:`~deepclust.nn.siamese.fit_siamese`);
+  within every mini-batch, each point's ``n_neighbors`` nearest points in the Siamese
+  embedding get Gaussian weights with the scale set by the median distance to them,
+  symmetrised: ``W``. ``affinity="raw"`` skips the Siamese stage.
+* Spectral map (§3): an MLP ``F`` whose last layer is the orthonormalisation of §3.1:
+  on a batch ``Y~ = F~(X)``, ``L L^T = Y~^T Y~`` (Cholesky) and ``Y = sqrt(m) Y~ L^{-T}``,
+  so ``Y^T Y / m = I``.
+* Training (Algorithm 1): alternate an orthogonalisation step (recompute ``L`` on one
+  batch, no gradient) and a gradient step on another batch of the loss
+  ``(1 / m^2) sum_ij W_ij ||y_i - y_j||^2`` (eq. 4) with the orthonormalisation fixed.
+* Labels: k-means on ``Y`` of all samples (§3).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from sklearn.cluster import KMeans as _SkKMeans
+from torch import nn
+
+from ..base import DeepClusterer
+from ..nn.mlp import batched_apply, mlp
+from ..nn.siamese import fit_siamese
+from ..training import adam
+from ..utils import derive_seed
+from ..validation import (
+    N_CLUSTERS,
+    StrOptions,
+    non_negative_int,
+    positive_int,
+    positive_real,
+)
+
+
+def batch_affinity(codes: torch.Tensor, n_neighbors: int) -> torch.Tensor:
+    """SpectralNet's ``W`` on a batch: Gaussian weights on each point's nearest neighbours.
+
+    The scale of row ``i`` is the median distance to its ``n_neighbors`` neighbours; the
+    matrix is symmetrised (``(W + W^T) / 2``) and its diagonal is zero.
+    """
+    d = torch.cdist(codes, codes)
+    k = int(min(n_neighbors, len(codes) - 1))
+    nd, ni = torch.topk(d, k + 1, largest=False)  # the first is the point itself
+    nd, ni = nd[:, 1:], ni[:, 1:]
+    scale = nd.median(dim=1, keepdim=True).values.clamp_min(1e-12)
+    w = torch.zeros_like(d).scatter_(1, ni, torch.exp(-nd.pow(2) / (2 * scale.pow(2))))
+    return 0.5 * (w + w.T)
+
+
+def spectral_loss(y: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """Eq. (4): ``(1 / m^2) sum_ij W_ij ||y_i - y_j||^2``."""
+    sq = y.pow(2).sum(1)
+    dist = sq[:, None] + sq[None, :] - 2 * y @ y.T
+    return (w * dist).sum() / len(y) ** 2
+
+
+class SpectralMap(nn.Module):
+    """The MLP ``F~`` and its orthonormalisation layer (a fixed matrix between updates)."""
+
+    def __init__(self, dims: list[int]) -> None:
+        super().__init__()
+        self.net = mlp(dims)
+        self.register_buffer("orth", torch.eye(dims[-1]))
+
+    @torch.no_grad()
+    def orthonormalise(self, x: torch.Tensor) -> None:
+        """§3.1: ``orth = sqrt(m) L^{-T}`` from the Cholesky factor of ``Y~^T Y~``."""
+        y = self.net(x)
+        gram = y.T @ y + 1e-6 * torch.eye(y.shape[1], device=y.device, dtype=y.dtype)
+        chol = torch.linalg.cholesky(gram)
+        inv = torch.linalg.solve_triangular(chol, torch.eye(len(chol), device=y.device),
+                                            upper=False)  # fmt: skip
+        self.orth.copy_(np.sqrt(len(x)) * inv.T)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x) @ self.orth
+
+
+class SpectralNet(DeepClusterer):
+    """SpectralNet with a Siamese affinity; k-means on the learned spectral embedding.
+
+    Parameters
+    ----------
+    n_clusters : int
+    hidden_dims : tuple of int
+        Widths of ``F`` (and of the Siamese network), the paper's 1024-1024-512.
+    affinity : {"siamese", "raw"}
+        Distances for ``W``: in a Siamese embedding (the paper's best) or in the input.
+    n_neighbors : int
+        Neighbours per point within a batch (the paper's MNIST setting: 3).
+    siamese_dim, siamese_epochs, siamese_positives, siamese_margin
+        The Siamese network's output size, epochs, positives per sample and margin.
+    epochs, batch_size, lr, lr_decay
+        Spectral stage: epochs of alternating steps, batch ``m`` and Adam rate (decayed by
+        ``lr_decay`` every 10 epochs).
+    input_scaling : {"auto", "max", "standardize", "none"}
+    n_init : int
+        k-means restarts on the embedding.
+    device, random_state, verbose, checkpoint_dir, checkpoint_every, resume
+
+    Attributes
+    ----------
+    labels_, embedding_ (``Y``), siamese_embedding_ (None with ``affinity="raw"``),
+    history_
+    """
+
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "n_clusters": N_CLUSTERS,
+        "hidden_dims": [tuple, list],
+        "affinity": [StrOptions({"siamese", "raw"})],
+        "n_neighbors": [positive_int()],
+        "siamese_dim": [positive_int()],
+        "siamese_epochs": [non_negative_int()],
+        "siamese_positives": [positive_int()],
+        "siamese_margin": [positive_real()],
+        "epochs": [positive_int()],
+        "batch_size": [positive_int()],
+        "lr": [positive_real()],
+        "lr_decay": [positive_real()],
+        "input_scaling": [StrOptions({"auto", "max", "standardize", "none"})],
+        "n_init": [positive_int()],
+    }
+
+    def __init__(
+        self,
+        n_clusters: int = 8,
+        *,
+        hidden_dims: tuple[int, ...] = (1024, 1024, 512),
+        affinity: str = "siamese",
+        n_neighbors: int = 3,
+        siamese_dim: int = 10,
+        siamese_epochs: int = 20,
+        siamese_positives: int = 2,
+        siamese_margin: float = 1.0,
+        epochs: int = 50,
+        batch_size: int = 1024,
+        lr: float = 1e-3,
+        lr_decay: float = 0.9,
+        input_scaling: str = "auto",
+        n_init: int = 10,
+        device: str = "auto",
+        random_state: int | None = None,
+        verbose: bool = False,
+        checkpoint_dir: str | None = None,
+        checkpoint_every: int = 10,
+        resume: bool = False,
+    ) -> None:
+        self.n_clusters = n_clusters
+        self.hidden_dims = hidden_dims
+        self.affinity = affinity
+        self.n_neighbors = n_neighbors
+        self.siamese_dim = siamese_dim
+        self.siamese_epochs = siamese_epochs
+        self.siamese_positives = siamese_positives
+        self.siamese_margin = siamese_margin
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.lr_decay = lr_decay
+        self.input_scaling = input_scaling
+        self.n_init = n_init
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.checkpoint_dir = checkpoint_dir
+        self.checkpoint_every = checkpoint_every
+        self.resume = resume
+
+    def _build_modules(self) -> None:
+        hidden = [int(h) for h in self.hidden_dims]
+        self.spectral_ = SpectralMap([self.n_features_, *hidden, self.n_clusters])
+        self.spectral_.to(self.device_)
+        if self.affinity == "siamese":
+            self.siamese_ = mlp([self.n_features_, *hidden, int(self.siamese_dim)])
+            self.siamese_.to(self.device_)
+
+    def _fit(self, X: np.ndarray) -> None:
+        self.n_features_ = int(X.shape[1])
+        self._build_modules()
+        data = self._as_tensor(X)
+        self.siamese_embedding_ = None
+        codes = data
+        if self.affinity == "siamese":
+            self.siamese_embedding_ = fit_siamese(
+                self, self.siamese_, X, data, n_positives=self.siamese_positives,
+                margin=float(self.siamese_margin), n_epochs=int(self.siamese_epochs),
+                batch_size=int(min(self.batch_size, 256)),
+            )  # fmt: skip
+            codes = torch.as_tensor(self.siamese_embedding_, device=self.device_)
+        self._train(data, codes)
+        self._finish(data)
+
+    def _train(self, data: torch.Tensor, codes: torch.Tensor) -> None:
+        """Algorithm 1: an orthogonalisation step, then a gradient step, per batch pair."""
+        net = self.spectral_
+        opt = adam(net.parameters(), lr=self.lr)
+        sched = torch.optim.lr_scheduler.StepLR(opt, 10, self.lr_decay)
+        loop = self._loop("spectralnet", int(self.epochs),
+                          {"spectral": net, "opt": opt, "sched": sched})  # fmt: skip
+        m = int(min(self.batch_size, len(data)))
+
+        def epoch(_: int) -> dict[str, float]:
+            total, steps = 0.0, 0
+            for idx in loop.batches(len(data), m, drop_last=len(data) >= 2 * m):
+                idx = idx.to(data.device)
+                orth = torch.randint(0, len(data), (m,), generator=loop.generator)
+                net.orthonormalise(data[orth.to(data.device)])
+                w = batch_affinity(codes[idx], self.n_neighbors)
+                loss = spectral_loss(net(data[idx]), w)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                total, steps = total + loss.item(), steps + 1
+            sched.step()
+            return {"loss": total / max(1, steps)}
+
+        loop.run(epoch)
+
+    @torch.no_grad()
+    def _finish(self, data: torch.Tensor) -> None:
+        net = self.spectral_
+        net.orthonormalise(data[: min(len(data), 10 * int(self.batch_size))])
+        net.eval()
+        self.embedding_ = batched_apply(net, data).cpu().numpy()
+        seed = derive_seed(self.random_state, 3)
+        km = _SkKMeans(self.n_clusters, n_init=self.n_init, random_state=seed).fit(self.embedding_)
+        self.cluster_centers_ = km.cluster_centers_
+        self.labels_ = km.labels_.astype(np.int64)
+
+    def transform(self, X: Any) -> np.ndarray:
+        """The spectral embedding ``Y`` of new samples."""
+        X = self._validate_new_input(X)
+        with torch.no_grad():
+            return batched_apply(self.spectral_, self._as_tensor(X)).cpu().numpy()
+
+    def predict(self, X: Any) -> np.ndarray:
+        """The nearest k-means centre in the spectral embedding."""
+        Y = self.transform(X)
+        d = ((Y[:, None, :] - self.cluster_centers_[None]) ** 2).sum(-1)
+        return d.argmin(1).astype(np.int64)
+
+
+__all__ = ["SpectralNet", "batch_affinity", "spectral_loss"]

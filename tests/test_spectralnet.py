@@ -1,0 +1,55 @@
+"""SpectralNet: batch affinity, orthonormalisation and eq. (4) by hand; a fit on half circles."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from deepclust.data.synthetic import make_half_circles
+from deepclust.methods.spectralnet import SpectralMap, SpectralNet, batch_affinity, spectral_loss
+from deepclust.metrics import cluster_accuracy
+
+
+def test_batch_affinity_keeps_the_neighbours_symmetrised():
+    codes = torch.tensor([[0.0], [1.0], [3.0], [7.0]])
+    w = batch_affinity(codes, 1)
+    assert torch.allclose(w, w.T) and torch.all(w.diagonal() == 0)
+    # nearest neighbours: 0<->1, 1->0, 2->1, 3->2; one weight exp(-1/2) per row, halved
+    e = float(np.exp(-0.5))
+    assert w[0, 1].item() == pytest.approx(e) and w[1, 2].item() == pytest.approx(e / 2)
+    assert w[0, 3].item() == 0.0
+
+
+def test_orthonormalisation_makes_the_outputs_orthonormal():
+    torch.manual_seed(0)
+    net = SpectralMap([5, 16, 3])
+    x = torch.randn(64, 5)
+    net.orthonormalise(x)
+    y = net(x)
+    torch.testing.assert_close(y.T @ y / 64, torch.eye(3), rtol=1e-4, atol=1e-4)
+
+
+def test_spectral_loss_by_hand():
+    y = torch.tensor([[0.0, 1.0], [1.0, 1.0], [2.0, 0.0]])
+    w = torch.tensor([[0.0, 1.0, 0.0], [1.0, 0.0, 2.0], [0.0, 2.0, 0.0]])
+    # pairs: (0,1) d^2 = 1 twice, (1,2) d^2 = 2 with weight 2, twice: (2 + 8) / 9
+    assert spectral_loss(y, w).item() == pytest.approx(10 / 9)
+
+
+def test_spectralnet_separates_half_circles_and_round_trips(tmp_path):
+    ds = make_half_circles(600, random_state=0)
+    est = SpectralNet(2, hidden_dims=(64, 64), affinity="raw", epochs=60, batch_size=256,
+                      n_neighbors=5, random_state=0, device="cpu").fit(ds.X)  # fmt: skip
+    assert cluster_accuracy(ds.y, est.labels_) > 0.95  # k-means: 0.76
+    np.testing.assert_array_equal(est.predict(ds.X), est.labels_)
+    loaded = SpectralNet.load(est.save(tmp_path / "m.pt"))
+    np.testing.assert_allclose(loaded.transform(ds.X[:10]), est.transform(ds.X[:10]), rtol=1e-5)
+
+
+def test_siamese_affinity_runs_the_contrastive_stage():
+    ds = make_half_circles(300, random_state=0)
+    est = SpectralNet(2, hidden_dims=(32,), siamese_epochs=3, epochs=3, batch_size=128,
+                      random_state=0, device="cpu").fit(ds.X)  # fmt: skip
+    assert {h["stage"] for h in est.history_} == {"siamese", "spectralnet"}
+    assert est.siamese_embedding_.shape == (len(ds.X), 10)
