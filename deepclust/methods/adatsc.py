@@ -38,7 +38,6 @@ from ..nn.temporal_subspace import SubspaceDiscriminator, SubspaceSampler
 from ..objectives.assignment import kl_divergence, target_distribution
 from ..objectives.temporal_subspace import (
     adversarial_loss,
-    discriminator_loss,
     marginal_balance,
     negative_mutual_information,
     redundancy_penalty,
@@ -63,9 +62,10 @@ from ._climate import (
     scale_cube,
     window_starts,
 )
+from ._subspace_critic import SubspaceCriticStep
 
 
-class ADATSC(ClimateCubeMixin, DeepClusterer):
+class ADATSC(SubspaceCriticStep, ClimateCubeMixin, DeepClusterer):
     """A-DATSC on a climate cube; one label per time step.
 
     Parameters
@@ -485,22 +485,6 @@ class ADATSC(ClimateCubeMixin, DeepClusterer):
         terms = {"loss": loss.item(), "rec": rec.item(), "kl": kl.item(), "balance": balance.item(),
                  "se": se.item(), "adv": float(adv.detach()), "tau": sched["tau"]}  # fmt: skip
         return terms, z, q
-
-    def _discriminator_step(
-        self, z: torch.Tensor, q: torch.Tensor, opt: torch.optim.Optimizer
-    ) -> float:
-        """One update of the subspace bases on ``L_D`` (§5.2) from detached latents."""
-        real, real_k, fake, fake_k = self.sampler_(z, q)
-        if len(real) == 0:
-            return 0.0
-        loss = discriminator_loss(
-            real, real_k, fake, fake_k, self.discriminator_.bases,
-            self.disc_margin, self.beta_orth, self.beta_cross,
-        )  # fmt: skip
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        return loss.item()
 
     # ------------------------------------------------------------------ output
     def _finish(self, data: torch.Tensor, steps: torch.Tensor) -> None:

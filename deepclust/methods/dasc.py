@@ -32,15 +32,16 @@ import numpy as np
 import torch
 
 from ..nn.temporal_subspace import SubspaceDiscriminator, SubspaceSampler
-from ..objectives.temporal_subspace import adversarial_loss, discriminator_loss
+from ..objectives.temporal_subspace import adversarial_loss
 from ..training import TensorState, adam
 from ..utils import derive_seed
 from ..validation import AUTO, non_negative_int, non_negative_real, positive_int, positive_real
+from ._subspace_critic import SubspaceCriticStep
 from .classic import spectral_labels
 from .dscnet import DSCNet, dscnet_loss, subspace_affinity_from_codes, threshold_columns
 
 
-class DASC(DSCNet):
+class DASC(SubspaceCriticStep, DSCNet):
     """Deep adversarial subspace clustering: DSC-Net with a subspace discriminator.
 
     Parameters
@@ -206,22 +207,6 @@ class DASC(DSCNet):
             return out
 
         loop.run(epoch)
-
-    def _discriminator_step(
-        self, z: torch.Tensor, q: torch.Tensor, opt: torch.optim.Optimizer
-    ) -> float:
-        """One update of the bases on the hinge and penalties, from detached latents."""
-        real, real_k, fake, fake_k = self.sampler_(z, q)
-        if len(real) == 0:
-            return 0.0
-        loss = discriminator_loss(
-            real, real_k, fake, fake_k, self.discriminator_.bases,
-            self.disc_margin, self.beta_orth, self.beta_cross,
-        )  # fmt: skip
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        return loss.item()
 
 
 __all__ = ["DASC"]
