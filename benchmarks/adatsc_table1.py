@@ -7,6 +7,7 @@ for reference (different data: ERA5 2021, 41 x 41 x 7; ours is whatever was benc
 
     python benchmarks/adatsc_table1.py --dataset canesm2_2095 benchmarks/results/canesm2/*
 
+A ``deepclust run`` output folder (``metrics.json`` + ``config.yaml``) counts as one cell.
 A folder whose name contains ``variant-NAME`` labels its A-DATSC cells ``adatsc-NAME``
 (the Table 2 ablations are benched with ``--set adatsc.variant=NAME`` into their own
 folder).
@@ -49,9 +50,26 @@ def _label(cell: dict, folder: Path) -> str:
     return cell["method"]
 
 
+def _cli_run(folder: Path) -> dict | None:
+    """A ``deepclust run`` output folder as a cell (method from its config.yaml)."""
+    import yaml
+
+    metrics, config = folder / "metrics.json", folder / "config.yaml"
+    if not (metrics.exists() and config.exists()):
+        return None
+    m = json.loads(metrics.read_text())
+    conf = yaml.safe_load(config.read_text()) or {}
+    seconds = m.get("fit_seconds", float("nan"))
+    return {"method": conf.get("method", folder.name), "dataset": str(conf.get("data", "")),
+            "status": "ok", "metrics": m, "seconds": seconds}  # fmt: skip
+
+
 def collect(folders: list[Path], dataset: str) -> dict[str, list[dict]]:
     out: dict[str, list[dict]] = {}
     for folder in folders:
+        run = _cli_run(folder)
+        if run is not None and dataset in run["dataset"]:
+            out.setdefault(_label(run, folder), []).append(run)
         for path in sorted((folder / "cells").glob("*.json")):
             cell = json.loads(path.read_text())
             if dataset not in cell["dataset"] or cell.get("status") != "ok":
