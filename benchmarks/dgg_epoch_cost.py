@@ -1,6 +1,6 @@
 """Seconds per joint-training epoch: DGG vs VaDE on MNIST or a seeded subset (issue 10).
 
-    python benchmarks/dgg_epoch_cost.py [--n N] [--pretrained AE.pt] [--threads T]
+    python benchmarks/dgg_epoch_cost.py [--n N] [--pretrained AE.pt] [--threads T] [--runs ...]
 
 ``--n`` images (default 10,000; 70000 = all). Without ``--pretrained`` the pretraining is
 cut to one epoch per stage; with it the saved autoencoder is used. Only the joint
@@ -25,6 +25,12 @@ def main() -> None:
     p.add_argument("--pretrained", default=None)
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--epochs", type=int, default=2)
+    p.add_argument(
+        "--runs",
+        nargs="+",
+        default=["vade", "dgg-samples", "dgg-means"],
+        choices=["vade", "dgg-samples", "dgg-means"],
+    )
     args = p.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -42,8 +48,9 @@ def main() -> None:
         common.update(ae_layerwise_epochs=1, ae_finetune_epochs=1)
     graph = dict(vae_epochs=0, siamese_epochs=1, classifier_epochs=1, n_neighbors=20,
                  n_candidates=100, affinity="embedding")  # fmt: skip
-    runs = [("vade", {}), ("dgg", {**graph, "gamma_source": "samples"}),
-            ("dgg", {**graph, "gamma_source": "means"})]  # fmt: skip
+    every = {"vade": ("vade", {}), "dgg-samples": ("dgg", {**graph, "gamma_source": "samples"}),
+             "dgg-means": ("dgg", {**graph, "gamma_source": "means"})}  # fmt: skip
+    runs = [every[r] for r in args.runs]
     print(f"{platform.node()} n={n} threads={torch.get_num_threads()}", flush=True)
     for name, extra in runs:
         est = get_method(name)(10, **common, **extra).fit(X)
