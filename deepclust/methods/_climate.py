@@ -17,7 +17,15 @@ import torch
 from ..base import check_not_constant, warn_if_collapsed
 from ..exceptions import DataError
 from ..threads import configure_threads
-from ..validation import validate_params
+from ..validation import (
+    AUTO,
+    N_CLUSTERS,
+    StrOptions,
+    non_negative_int,
+    positive_int,
+    positive_real,
+    validate_params,
+)
 from ._streaming import StreamedCube, is_lazy_cube, streamed_statistics
 
 
@@ -78,6 +86,21 @@ def auto_filters(grid: tuple[int, int]) -> tuple[int, ...]:
 def masked_mse(x_hat: torch.Tensor, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
     """Mean squared error over the entries that count (``w`` = 1: finite, inside the mask)."""
     return ((x_hat - x).pow(2) * w).sum() / w.sum().clamp_min(1.0)
+
+
+#: Parameters every windowed cube estimator has (declarative validation, merged by each).
+CUBE_CONSTRAINTS: dict[str, list[Any]] = {
+    "n_clusters": N_CLUSTERS,
+    "window": [positive_int()],
+    "stride": [AUTO, positive_int()],
+    "scaling": [StrOptions({"minmax", "standardize", "none"})],
+    "alpha": [positive_real()],
+    "pretrain_epochs": [non_negative_int()],
+    "epochs": [non_negative_int()],
+    "lr": [positive_real()],
+    "batch_size": [positive_int()],
+    "update_interval": [positive_int()],
+}
 
 
 class ClimateCubeMixin:
@@ -229,6 +252,7 @@ class ClimateCubeMixin:
 
 
 __all__ = [
+    "CUBE_CONSTRAINTS",
     "ClimateCubeMixin",
     "auto_filters",
     "average_over_windows",

@@ -47,7 +47,6 @@ from ..training import TensorState, adam
 from ..utils import derive_seed
 from ..validation import (
     AUTO,
-    N_CLUSTERS,
     StrOptions,
     non_negative_int,
     non_negative_real,
@@ -55,6 +54,7 @@ from ..validation import (
     positive_real,
 )
 from ._climate import (
+    CUBE_CONSTRAINTS,
     ClimateCubeMixin,
     auto_filters,
     average_over_windows,
@@ -160,10 +160,7 @@ class ADATSC(SubspaceCriticStep, ClimateCubeMixin, DeepClusterer):
     who = "A-DATSC"
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
-        "n_clusters": N_CLUSTERS,
-        "window": [positive_int()],
-        "stride": [AUTO, positive_int()],
-        "scaling": [StrOptions({"minmax", "standardize", "none"})],
+        **CUBE_CONSTRAINTS,
         "variant": [StrOptions(set(VARIANTS))],
         "filters": [AUTO, list, tuple],
         "latent_dim": [positive_int()],
@@ -171,13 +168,7 @@ class ADATSC(SubspaceCriticStep, ClimateCubeMixin, DeepClusterer):
         "patch": [list, tuple],
         "tgat_residual": ["boolean"],
         "node_pooling": [StrOptions({"flatten", "mean"})],
-        "alpha": [positive_real()],
-        "pretrain_epochs": [non_negative_int()],
-        "epochs": [non_negative_int()],
-        "lr": [positive_real()],
         "disc_lr": [positive_real()],
-        "batch_size": [positive_int()],
-        "update_interval": [positive_int()],
         "tau_start": [positive_real()],
         "tau_end": [positive_real()],
         "lambda_bal": [non_negative_real()],

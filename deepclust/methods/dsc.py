@@ -39,14 +39,16 @@ from ..training import TensorState, adam
 from ..utils import derive_seed
 from ..validation import (
     AUTO,
-    N_CLUSTERS,
-    StrOptions,
-    non_negative_int,
     non_negative_real,
     positive_int,
-    positive_real,
 )
-from ._climate import ClimateCubeMixin, auto_filters, average_over_windows, masked_mse
+from ._climate import (
+    CUBE_CONSTRAINTS,
+    ClimateCubeMixin,
+    auto_filters,
+    average_over_windows,
+    masked_mse,
+)
 
 
 class DSC(ClimateCubeMixin, DeepClusterer):
@@ -98,21 +100,12 @@ class DSC(ClimateCubeMixin, DeepClusterer):
     who = "DSC"
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
-        "n_clusters": N_CLUSTERS,
-        "window": [positive_int()],
-        "stride": [AUTO, positive_int()],
-        "scaling": [StrOptions({"minmax", "standardize", "none"})],
+        **CUBE_CONSTRAINTS,
         "filters": [AUTO, list, tuple],
         "lstm_hidden": [positive_int()],
         "latent_dim": [positive_int()],
         "dropout": [non_negative_real()],
-        "alpha": [positive_real()],
-        "pretrain_epochs": [non_negative_int()],
-        "epochs": [non_negative_int()],
-        "lr": [positive_real()],
-        "batch_size": [positive_int()],
         "gamma": [non_negative_real()],
-        "update_interval": [positive_int()],
         "n_init": [positive_int()],
     }
 

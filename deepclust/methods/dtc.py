@@ -36,15 +36,11 @@ from ..objectives.assignment import kl_divergence, target_distribution
 from ..objectives.temporal_distance import TEMPORAL_DISTANCES, temporal_distance
 from ..training import TensorState, adam
 from ..validation import (
-    AUTO,
-    N_CLUSTERS,
     StrOptions,
-    non_negative_int,
     non_negative_real,
     positive_int,
-    positive_real,
 )
-from ._climate import ClimateCubeMixin, average_over_windows, masked_mse
+from ._climate import CUBE_CONSTRAINTS, ClimateCubeMixin, average_over_windows, masked_mse
 
 
 class DTC(ClimateCubeMixin, DeepClusterer):
@@ -90,23 +86,14 @@ class DTC(ClimateCubeMixin, DeepClusterer):
     who = "DTC"
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
-        "n_clusters": N_CLUSTERS,
-        "window": [positive_int()],
-        "stride": [AUTO, positive_int()],
-        "scaling": [StrOptions({"minmax", "standardize", "none"})],
+        **CUBE_CONSTRAINTS,
         "filters": [positive_int()],
         "kernel_size": [positive_int()],
         "pool": [positive_int()],
         "lstm_units": [positive_int()],
         "latent_channels": [positive_int()],
         "metric": [StrOptions(set(TEMPORAL_DISTANCES))],
-        "alpha": [positive_real()],
-        "pretrain_epochs": [non_negative_int()],
-        "epochs": [non_negative_int()],
-        "lr": [positive_real()],
-        "batch_size": [positive_int()],
         "gamma": [non_negative_real()],
-        "update_interval": [positive_int()],
     }
 
     def __init__(
