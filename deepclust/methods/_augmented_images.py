@@ -68,7 +68,21 @@ class AugmentedImageClusterer(ImageRowsInput, DeepClusterer):
         return out
 
     def _label_features_of(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must define _label_features_of")
+
+    def _resolve(self, n: int) -> None:
+        """Sizes that depend on the data (the image options by default)."""
+        self._resolve_images()
+
+    def _fit(self, X: Any) -> None:
+        """Scale, resolve, build, train (``_train``), then label every image."""
+        self._fit_scaling(X)
+        self._resolve(len(X))
+        self._build_modules()
+        data = self._as_tensor(self._scaled(X))
+        self._train(data)
+        self._finish_labels(data)
+        self.network_.eval()
 
     def _finish_labels(self, data: torch.Tensor) -> None:
         proba = self._label_features(data)

@@ -132,15 +132,6 @@ class DAC(AugmentedImageClusterer):
         ).to(self.device_)  # fmt: skip
         self._build_augment()
 
-    def _fit(self, X: Any) -> None:
-        self._fit_scaling(X)
-        self._resolve_images()
-        self._build_modules()
-        data = self._as_tensor(self._scaled(X))
-        self._train(data)
-        self._finish_labels(data)
-        self.network_.eval()
-
     def _label_features_of(self, x: torch.Tensor) -> torch.Tensor:
         return self.network_(x)
 

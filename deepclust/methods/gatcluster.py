@@ -208,14 +208,6 @@ class GATCluster(DataParallel, AugmentedImageClusterer):
         ).to(self.device_)  # fmt: skip
         self._build_augment()
 
-    def _fit(self, X: np.ndarray) -> None:
-        self._fit_scaling(X)
-        self._resolve(len(X))
-        self._build_modules()
-        data = self._as_tensor(self._scaled(X))
-        self._train(data)
-        self._finish(data)
-
     # ------------------------------------------------------------- step one
     def _label_features_of(self, x: torch.Tensor) -> torch.Tensor:
         return self.network_.label_features(x)
@@ -296,10 +288,6 @@ class GATCluster(DataParallel, AugmentedImageClusterer):
         loop.run(epoch)
 
     # ---------------------------------------------------------------- output
-    def _finish(self, data: torch.Tensor) -> None:
-        self._finish_labels(data)
-        self.network_.eval()
-
     @torch.no_grad()
     def attention_maps(self, X: Any) -> np.ndarray:
         """The ``(n, H', W')`` Gaussian attention maps of new images (Fig. 4)."""

@@ -117,6 +117,10 @@ class IIC(AugmentedImageClusterer):
         self.checkpoint_every = checkpoint_every
         self.resume = resume
 
+    def _resolve(self, n: int) -> None:
+        self._resolve_images()
+        self.best_head_ = 0
+
     def _build_modules(self) -> None:
         k = self.n_clusters
         self.network_ = IICNetwork(
@@ -124,16 +128,6 @@ class IIC(AugmentedImageClusterer):
             int(self.n_heads), int(self.feature_dim), tuple(self.widths),
         ).to(self.device_)  # fmt: skip
         self._build_augment()
-
-    def _fit(self, X: Any) -> None:
-        self._fit_scaling(X)
-        self._resolve_images()
-        self.best_head_ = 0
-        self._build_modules()
-        data = self._as_tensor(self._scaled(X))
-        self._train(data)
-        self._finish_labels(data)
-        self.network_.eval()
 
     def _label_features_of(self, x: torch.Tensor) -> torch.Tensor:
         return self.network_(x, "main")[int(self.best_head_)]
