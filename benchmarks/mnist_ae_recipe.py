@@ -111,6 +111,7 @@ def main() -> None:
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(summary, indent=2))
     if args.save:
+        ae.__class__ = Autoencoder  # the file must name a deepclust class to be loadable
         ae.save(args.save)
 
 
