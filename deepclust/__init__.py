@@ -28,6 +28,7 @@ _LAZY = {
     "DEC": "deepclust.methods.dec",
     "DGG": "deepclust.methods.dgg",
     "EDESC": "deepclust.methods.edesc",
+    "DEKM": "deepclust.methods.dekm",
     "DSCNet": "deepclust.methods.dscnet",
     "DASC": "deepclust.methods.dasc",
     "ClusterGAN": "deepclust.methods.clustergan",

@@ -37,6 +37,7 @@ _ENTRIES = [
     MethodEntry("dscnet", _M + "dscnet:DSCNet", "DSC-Net-L2: deep subspace clustering network"),
     MethodEntry("clustergan", _M + "clustergan:ClusterGAN", "ClusterGAN: GAN latent clustering"),
     MethodEntry("dasc", _M + "dasc:DASC", "DASC: DSC-Net with an adversarial subspace critic"),
+    MethodEntry("dekm", _M + "dekm:DEKM", "DEKM: deep embedded k-means (greedy rotation)"),
     MethodEntry("edesc", _M + "edesc:EDESC", "EDESC: deep embedded subspace clustering (bases)"),
     MethodEntry("gatcluster", _M + "gatcluster:GATCluster", "GATCluster: Gaussian attention"),
     MethodEntry("iic", _M + "iic:IIC", "IIC: invariant information clustering (images)"),

@@ -12,7 +12,7 @@ step-decayed learning rate. Labels are ``argmax_c p(c | mu~(x))``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -22,6 +22,7 @@ from ..nn.vae import GaussianMixturePrior
 from ..objectives.gmm_vae import gmm_posterior, gmm_vae_elbo
 from ..training import adam
 from ..utils import derive_seed
+from ..validation import StrOptions
 from ._gmvae import GaussianMixtureVAE
 
 
@@ -46,6 +47,11 @@ class VaDE(GaussianMixtureVAE):
         +-10 standardised per feature.
     ae_layerwise_epochs, ae_finetune_epochs, ae_lr
         Autoencoder pretraining when ``pretrained`` is None.
+    mixture_weights : {"learned", "uniform"}
+        ``"learned"``: ``pi`` is a free parameter of the ELBO, as in VaDE. ``"uniform"``:
+        ``pi = 1/K`` fixed. The ELBO can prefer fewer components than clusters (on two
+        half circles, one component has the better bound), so a learned ``pi`` drifts
+        towards one cluster there; fixing it removes that path.
     epochs : int or "auto"
         ELBO training epochs (VaDE: 300 on MNIST).
     lr, lr_decay, lr_decay_every, batch_size
@@ -75,6 +81,10 @@ class VaDE(GaussianMixtureVAE):
 
     _main_stage = "vade"
 
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "mixture_weights": [StrOptions({"learned", "uniform"})],
+    }
+
     def __init__(
         self,
         n_clusters: int = 8,
@@ -88,6 +98,7 @@ class VaDE(GaussianMixtureVAE):
         ae_layerwise_epochs: Any = "auto",
         ae_finetune_epochs: Any = "auto",
         ae_lr: float = 1e-3,
+        mixture_weights: str = "learned",
         epochs: Any = "auto",
         lr: Any = "auto",
         lr_decay: float = 0.9,
@@ -112,6 +123,7 @@ class VaDE(GaussianMixtureVAE):
         self.ae_layerwise_epochs = ae_layerwise_epochs
         self.ae_finetune_epochs = ae_finetune_epochs
         self.ae_lr = ae_lr
+        self.mixture_weights = mixture_weights
         self.epochs = epochs
         self.lr = lr
         self.lr_decay = lr_decay
@@ -143,6 +155,10 @@ class VaDE(GaussianMixtureVAE):
             torch.as_tensor(gm.covariances_, dtype=torch.float32),
             torch.as_tensor(gm.weights_, dtype=torch.float32),
         )
+        if self.mixture_weights == "uniform":
+            with torch.no_grad():
+                self.prior_.pi_logits.zero_()
+        self.prior_.pi_logits.requires_grad_(self.mixture_weights == "learned")
 
     def _fit_once(self, X: np.ndarray) -> None:
         self.likelihood_ = self._resolve_likelihood(X)
@@ -159,7 +175,8 @@ class VaDE(GaussianMixtureVAE):
 
     def _train(self, data: torch.Tensor, n_epochs: int) -> None:
         modules = [self.encoder_, self.decoder_, self.prior_]
-        opt = adam([p for m in modules for p in m.parameters()], lr=self.lr_)
+        params = [p for m in modules for p in m.parameters() if p.requires_grad]
+        opt = adam(params, lr=self.lr_)
         sched = torch.optim.lr_scheduler.StepLR(opt, self.lr_decay_every, self.lr_decay)
         state = {
             "encoder": self.encoder_,
