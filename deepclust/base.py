@@ -330,6 +330,12 @@ class TorchMixin:
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = TORCH_CONSTRAINTS
 
+    #: Under ``torchrun``, may the one loop give each rank a share of every batch? Only
+    #: where the batch loss is a mean of per-sample terms and no table is updated batch
+    #: by batch (see :class:`~deepclust.distributed.LoopSync`); otherwise every rank
+    #: trains on whole batches: the same result, without the speed-up.
+    _data_parallel_batches: ClassVar[bool] = False
+
     device: str
     random_state: int | None
     verbose: bool
@@ -364,6 +370,7 @@ class TorchMixin:
             verbose=self.verbose,
             fingerprint=getattr(self, "_fingerprint", None),
             owner=type(self).__name__,
+            data_parallel=self._data_parallel_batches,
         )
 
     def _as_tensor(self, X: np.ndarray) -> torch.Tensor:

@@ -66,19 +66,30 @@ def settings_from_args(args: argparse.Namespace) -> Any:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from .distributed import init_from_environment, is_writer
     from .run import run
 
     settings = settings_from_args(args)
     if args.verbose:
         settings.params.setdefault("verbose", True)
     out = args.out or f"runs/{settings.method}-{_data_name(settings.data)}"
-    result = run(
-        settings,
-        out,
-        overwrite=args.overwrite,
-        save_model=args.save_model,
-        command=" ".join(["deepclust", *sys.argv[1:]]),
-    )
+    created = init_from_environment()  # under torchrun: every rank fits, rank 0 writes
+    writer = is_writer()
+    try:
+        result = run(
+            settings,
+            out if writer else None,
+            overwrite=args.overwrite,
+            save_model=args.save_model,
+            command=" ".join(["deepclust", *sys.argv[1:]]),
+        )
+    finally:
+        if created:
+            import torch.distributed as dist
+
+            dist.destroy_process_group()
+    if not writer:
+        return 0
     for note in result.notes:
         print(f"deepclust: warning: {note}", file=sys.stderr)
     print(format_metrics(settings.method, result.metrics))

@@ -13,6 +13,8 @@ cluster features the same way.
 
 from __future__ import annotations
 
+import os
+
 import torch
 import torch.distributed as dist
 
@@ -20,6 +22,34 @@ import torch.distributed as dist
 def is_distributed() -> bool:
     """True inside an initialised process group of more than one rank."""
     return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+
+
+def init_from_environment() -> bool:
+    """Join the process group ``torchrun`` describes (``WORLD_SIZE`` > 1), once.
+
+    nccl when this rank has a GPU, gloo otherwise; on CPU each rank gets its share of
+    the cores (``LOCAL_WORLD_SIZE``), unless ``DEEPCLUST_NUM_THREADS`` says otherwise.
+    Returns True when this call created the group (the caller then destroys it).
+    """
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1 or not dist.is_available():
+        return False
+    if dist.is_initialized():
+        return False
+    gpu = torch.cuda.is_available()
+    if gpu:
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+    elif not os.environ.get("DEEPCLUST_NUM_THREADS"):
+        from .threads import set_num_threads
+
+        share = int(os.environ.get("LOCAL_WORLD_SIZE", os.environ["WORLD_SIZE"]))
+        set_num_threads(max(1, (os.cpu_count() or 1) // share))
+    dist.init_process_group("nccl" if gpu else "gloo")
+    return True
+
+
+def is_writer() -> bool:
+    """True outside a process group and on rank 0 inside one (who writes outputs)."""
+    return not (dist.is_available() and dist.is_initialized()) or dist.get_rank() == 0
 
 
 def gather_rows(x: torch.Tensor) -> torch.Tensor:
@@ -83,3 +113,94 @@ class DataParallel:
             return
         for b in self.network_.buffers():  # type: ignore[attr-defined]
             dist.broadcast(b, src=0)
+
+
+class LoopSync:
+    """Data parallelism of the one training loop (:class:`~deepclust.training.TrainingLoop`)
+    inside a process group.
+
+    Every rank runs the same fit on the same data and seed, so the global batches, the
+    initialisations (k-means, GMM, graphs) and every statistic computed on the whole
+    data set are the same everywhere without communication. What differs:
+
+    * with ``shard_batches`` (methods whose batch loss is a mean of per-sample terms),
+      each rank takes its equal share of every global batch (:meth:`shard`);
+    * before every optimiser step the gradients are averaged over ranks in one
+      flattened all-reduce (a step pre-hook on each optimiser of the stage), so the step
+      is the one-process step on the global batch and parameters stay identical; after
+      it rank 0's buffers (batch-norm statistics) are broadcast, as DDP's
+      ``broadcast_buffers`` does;
+    * the history's losses are averaged over ranks, the stop flag is agreed (any rank
+      stopping stops all), and only rank 0 writes checkpoints.
+
+    At the start, rank 0's parameters and buffers are broadcast, so a rank that drew
+    other random numbers before the stage cannot drift.
+    """
+
+    def __init__(self, state: dict[str, object], *, shard_batches: bool) -> None:
+        self.world, self.rank = dist.get_world_size(), dist.get_rank()
+        self.shard_batches = shard_batches
+        self.modules = [o for o in state.values() if isinstance(o, torch.nn.Module)]
+        self.optimizers = [o for o in state.values() if isinstance(o, torch.optim.Optimizer)]
+        self._hooks: list[object] = []
+
+    @property
+    def writes(self) -> bool:
+        return self.rank == 0
+
+    def start(self) -> None:
+        with torch.no_grad():
+            for m in self.modules:
+                for t in (*m.parameters(), *m.buffers()):
+                    dist.broadcast(t.data, src=0)
+        for opt in self.optimizers:
+            self._hooks.append(opt.register_step_pre_hook(self._average_gradients))
+            self._hooks.append(opt.register_step_post_hook(self._broadcast_buffers))
+
+    def close(self) -> None:
+        for h in self._hooks:
+            h.remove()  # type: ignore[attr-defined]
+        self._hooks.clear()
+
+    def shard(self, idx: torch.Tensor) -> torch.Tensor:
+        """This rank's rows of the global batch ``idx`` (trimmed to split evenly)."""
+        if not self.shard_batches:
+            return idx
+        idx = idx[: len(idx) - len(idx) % self.world]
+        return idx[rank_shard(len(idx), self.rank, self.world)]
+
+    def _average_gradients(self, opt: torch.optim.Optimizer, *_: object) -> None:
+        grads = [p.grad for g in opt.param_groups for p in g["params"] if p.grad is not None]
+        if not grads:
+            return
+        flat = torch.cat([g.reshape(-1) for g in grads])
+        dist.all_reduce(flat)
+        flat /= self.world
+        offset = 0
+        for g in grads:
+            g.copy_(flat[offset : offset + g.numel()].view_as(g))
+            offset += g.numel()
+
+    def _broadcast_buffers(self, *_: object) -> None:
+        with torch.no_grad():
+            for m in self.modules:
+                for b in m.buffers():
+                    dist.broadcast(b, src=0)
+
+    def mean_losses(self, losses: dict[str, float]) -> dict[str, float]:
+        """Each loss averaged over ranks (keys in one fixed order on every rank)."""
+        if not losses:
+            return losses
+        keys = sorted(losses)
+        values = torch.tensor([float(losses[k]) for k in keys], dtype=torch.float64)
+        dist.all_reduce(values)
+        values /= self.world
+        return {k: float(v) for k, v in zip(keys, values.tolist(), strict=True)}
+
+    def any_stopped(self, stopped: bool) -> bool:
+        flag = torch.tensor([1 if stopped else 0])
+        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+        return bool(flag.item())
+
+    def barrier(self) -> None:
+        dist.barrier()

@@ -115,6 +115,9 @@ class Autoencoder(TorchMixin, PersistenceMixin, TransformerMixin, BaseEstimator)
         Per-epoch losses of every stage.
     """
 
+    #: per-sample reconstruction losses: each rank may take a share of a batch
+    _data_parallel_batches = True
+
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "hidden_dims": LAYER_SIZES,
         "latent_dim": [AUTO, positive_int()],
@@ -266,7 +269,7 @@ class Autoencoder(TorchMixin, PersistenceMixin, TransformerMixin, BaseEstimator)
                 loss.backward()
                 opt.step()
                 total += loss.item() * len(idx)
-            return {"loss": total / len(inputs)}
+            return {"loss": loop.mean(total)}
 
         loop.run(epoch)
 
@@ -286,7 +289,7 @@ class Autoencoder(TorchMixin, PersistenceMixin, TransformerMixin, BaseEstimator)
                 loss.backward()
                 opt.step()
                 total += loss.item() * len(idx)
-            return {"loss": total / len(data)}
+            return {"loss": loop.mean(total)}
 
         loop.run(epoch)
 

@@ -46,9 +46,17 @@ def mode() -> str:
 
 
 def say(message: str) -> None:
-    """One line on stderr unless quiet."""
-    if mode() != "quiet":
+    """One line on stderr unless quiet (and only from rank 0 under ``torchrun``)."""
+    if mode() != "quiet" and _rank() == 0:
         print(f"{PREFIX} {message}", file=sys.stderr, flush=True)
+
+
+def _rank() -> int:
+    """This process's rank in an initialised process group (0 outside one)."""
+    dist = sys.modules.get("torch.distributed")  # never import torch just to print
+    if dist is not None and dist.is_available() and dist.is_initialized():
+        return int(dist.get_rank())
+    return 0
 
 
 @contextlib.contextmanager

@@ -28,6 +28,7 @@ import torch
 from tqdm.auto import tqdm
 
 from . import progress
+from .distributed import LoopSync, is_distributed
 from .exceptions import DataError, DeepclustError
 from .utils import atomic_path
 
@@ -201,6 +202,12 @@ class TrainingLoop:
         with another fingerprint is refused on resume (it belongs to another run).
     owner : str
         Name of the estimator, for error messages.
+    data_parallel : bool
+        Inside a process group (``torchrun``), give each rank its share of every batch
+        (:class:`~deepclust.distributed.LoopSync`); only for methods whose batch loss is
+        a mean of per-sample terms and whose tables are not updated batch by batch.
+        Without it every rank trains on whole batches (the same result, no speed-up).
+        Gradients are averaged over ranks and rank 0 alone writes checkpoints either way.
     """
 
     def __init__(
@@ -216,6 +223,7 @@ class TrainingLoop:
         verbose: bool = False,
         fingerprint: dict[str, Any] | None = None,
         owner: str = "",
+        data_parallel: bool = False,
     ) -> None:
         self.stage = stage
         self.fingerprint = fingerprint
@@ -233,6 +241,8 @@ class TrainingLoop:
         self.state["_batch_generator"] = _GeneratorState(self.generator)
         self.epoch = 0
         self.stopped = False
+        self.sync = LoopSync(self.state, shard_batches=data_parallel) if is_distributed() else None
+        self.rows_seen = 0  # rows handed out by batches() in the current epoch
 
     # ----------------------------------------------------------------- batches
     def batches(
@@ -241,12 +251,24 @@ class TrainingLoop:
         """Yield index tensors covering ``range(n)`` in mini-batches.
 
         The permutation comes from the loop's own generator, whose state is
-        checkpointed, so a resumed run sees the same batches.
+        checkpointed, so a resumed run sees the same batches. Under data parallelism each
+        rank gets its share of every batch (a batch too small to share is skipped).
         """
         order = torch.randperm(n, generator=self.generator) if shuffle else torch.arange(n)
         stop = (n // batch_size) * batch_size if drop_last else n
         for start in range(0, stop, batch_size):
-            yield order[start : start + batch_size]
+            idx = order[start : start + batch_size]
+            if self.sync is not None:
+                idx = self.sync.shard(idx)
+                if len(idx) == 0:
+                    continue
+            self.rows_seen += len(idx)
+            yield idx
+
+    def mean(self, total: float) -> float:
+        """``total`` (a sum of per-sample losses over this epoch's batches) per sample
+        this rank was given; averaged over ranks by :meth:`run`, it is the epoch mean."""
+        return total / max(1, self.rows_seen)
 
     def n_batches(self, n: int, batch_size: int, drop_last: bool = False) -> int:
         return n // batch_size if drop_last else math.ceil(n / batch_size)
@@ -269,6 +291,9 @@ class TrainingLoop:
         path = self.checkpoint_path
         if path is None:
             return
+        if self.sync is not None and not self.sync.writes:
+            self.sync.barrier()  # rank 0 writes; the others wait until the file is whole
+            return
         payload = {
             "stage": self.stage,
             "epoch": epoch,
@@ -281,6 +306,8 @@ class TrainingLoop:
         }
         with atomic_path(path) as tmp:
             torch.save(payload, tmp)
+        if self.sync is not None:
+            self.sync.barrier()
 
     def _load(self) -> int:
         path = self.checkpoint_path
@@ -322,11 +349,15 @@ class TrainingLoop:
         """Run the remaining epochs of the stage; return this stage's history records."""
         start = self._load()
         self.epoch = start
+        sync = self.sync
+        quiet = sync is not None and not sync.writes
+        if sync is not None:
+            sync.start()
         bar = tqdm(
             total=self.n_epochs,
             initial=start,
             desc=self.stage,
-            disable=not (self.verbose or progress.mode() == "bar"),
+            disable=quiet or not (self.verbose or progress.mode() == "bar"),
             leave=False,
             dynamic_ncols=True,
         )
@@ -335,7 +366,11 @@ class TrainingLoop:
         try:
             for epoch in range(start, self.n_epochs):
                 tic = time.perf_counter()
+                self.rows_seen = 0
                 losses = epoch_fn(epoch)
+                if sync is not None:
+                    losses = sync.mean_losses(losses)
+                    self.stopped = sync.any_stopped(self.stopped)
                 self._check_finite(losses, epoch + 1)
                 record: dict[str, Any] = {"stage": self.stage, "epoch": epoch + 1}
                 record.update({k: float(v) for k, v in losses.items()})
@@ -352,6 +387,8 @@ class TrainingLoop:
                     break
         finally:
             bar.close()
+            if sync is not None:
+                sync.close()
         log.done(self.epoch, losses)
         return [r for r in self.history if r.get("stage") == self.stage]
 

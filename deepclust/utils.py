@@ -46,7 +46,8 @@ def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
 
     if device is None or device == "auto":
         if torch.cuda.is_available():
-            return torch.device("cuda")
+            # under torchrun each rank takes its own GPU
+            return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
         mps = getattr(torch.backends, "mps", None)
         if mps is not None and mps.is_available():
             return torch.device("mps")

@@ -219,7 +219,7 @@ class GaussianMixtureVAE(UsesAutoencoder, StopsOnCollapse, DeepClusterer):
                 loss.backward()
                 opt.step()
                 total += loss.item() * len(idx)
-            return {"loss": total / len(data)}
+            return {"loss": loop.mean(total)}
 
         loop.run(epoch)
 

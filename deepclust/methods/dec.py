@@ -94,6 +94,10 @@ class DEC(UsesAutoencoder, ClustersTheEmbedding, DeepClusterer):
     labels_, embedding_, cluster_centers_, history_
     """
 
+    #: KL to the fixed target rows and reconstruction are per-sample means; the target
+    #: is recomputed on the whole data set on every rank
+    _data_parallel_batches = True
+
     _recon_weight_default = 0.0
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
@@ -313,9 +317,9 @@ class DEC(UsesAutoencoder, ClustersTheEmbedding, DeepClusterer):
                 opt.step()
                 tables["step"].add_(1)
                 tot_c += loss_c.item() * len(idx)
-            out = {"kl": tot_c / n, "label_change": float(tables["delta"])}
+            out = {"kl": loop.mean(tot_c), "label_change": float(tables["delta"])}
             if recon_w > 0:
-                out["recon"] = tot_r / n
+                out["recon"] = loop.mean(tot_r)
             return out
 
         loop.run(epoch)

@@ -75,6 +75,9 @@ class DEKM(UsesAutoencoder, ClustersTheEmbedding, DeepClusterer):
     history_ (per epoch: ``loss``, ``label_change``, ``kmeans_loss``), stopped_step_
     """
 
+    #: per-sample squared distances to targets fixed between k-means updates
+    _data_parallel_batches = True
+
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "n_clusters": N_CLUSTERS,
         "update_interval": [positive_int()],
@@ -193,7 +196,7 @@ class DEKM(UsesAutoencoder, ClustersTheEmbedding, DeepClusterer):
         every = int(self.update_interval)
 
         def epoch(_: int) -> dict[str, float]:
-            total, seen = 0.0, 0
+            total = 0.0
             for idx in loop.batches(n, self.batch_size_):
                 if int(tables["step"]) % every == 0:
                     change = self._update(data, tables)
@@ -210,9 +213,9 @@ class DEKM(UsesAutoencoder, ClustersTheEmbedding, DeepClusterer):
                 loss.backward()
                 opt.step()
                 tables["step"].add_(1)
-                total, seen = total + loss.item() * len(idx), seen + len(idx)
+                total += loss.item() * len(idx)
             return {
-                "loss": total / max(seen, 1),
+                "loss": loop.mean(total),
                 "label_change": float(tables["change"]),
                 "kmeans_loss": float(tables["eigenvalues"].sum()) / n,
             }

@@ -79,6 +79,10 @@ class VaDE(GaussianMixtureVAE):
     component_means_, component_variances_
     """
 
+    #: the ELBO is a mean of per-sample terms (DGG's, by contrast, updates its gamma
+    #: table batch by batch, so DGG trains on whole batches on every rank)
+    _data_parallel_batches = True
+
     _main_stage = "vade"
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
@@ -201,7 +205,7 @@ class VaDE(GaussianMixtureVAE):
             sched.step()
             if guard is not None:
                 self._guard_epoch(guard, loop, self._posterior(data).argmax(1), i + 1)
-            return {"loss": total / len(data)}
+            return {"loss": loop.mean(total)}
 
         loop.run(epoch)
 
