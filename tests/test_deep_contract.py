@@ -230,7 +230,7 @@ def test_vade_uniform_mixture_weights_stay_fixed(moons, tmp_path):
     X, _ = moons
     fixed = make(VaDE, n_init=1, mixture_weights="uniform").fit(X)
     np.testing.assert_allclose(fixed.mixture_weights_, [0.5, 0.5], atol=1e-7)
-    learned = make(VaDE, n_init=1).fit(X)
+    learned = make(VaDE, n_init=1, mixture_weights="learned").fit(X)
     assert not np.allclose(learned.mixture_weights_, [0.5, 0.5], atol=1e-4)
     again = VaDE.load(fixed.save(tmp_path / "vade.pt"))
     np.testing.assert_allclose(again.mixture_weights_, [0.5, 0.5], atol=1e-7)
