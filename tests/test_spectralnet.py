@@ -7,7 +7,13 @@ import pytest
 import torch
 
 from deepclust.data.synthetic import make_half_circles
-from deepclust.methods.spectralnet import SpectralMap, SpectralNet, batch_affinity, spectral_loss
+from deepclust.methods.spectralnet import (
+    SpectralMap,
+    SpectralNet,
+    batch_affinity,
+    inverse_cholesky_factor,
+    spectral_loss,
+)
 from deepclust.metrics import cluster_accuracy
 
 
@@ -28,6 +34,28 @@ def test_orthonormalisation_makes_the_outputs_orthonormal():
     net.orthonormalise(x)
     y = net(x)
     torch.testing.assert_close(y.T @ y / 64, torch.eye(3), rtol=1e-4, atol=1e-4)
+
+
+def test_orthonormalisation_survives_a_rank_deficient_batch():
+    # an output unit that the batch never activates (a dead ReLU, a constant column):
+    # Y^T Y is singular, which made the plain Cholesky fail on image data
+    g = torch.Generator().manual_seed(1)
+    y = torch.randn(32, 4, generator=g)
+    y[:, 2] = 0.0
+    y[:, 3] = y[:, 0]
+    inv = inverse_cholesky_factor(y)
+    assert torch.isfinite(inv).all()
+    z = y @ inv.T
+    # the independent directions come out orthonormal; the dependent ones stay bounded
+    gram = z.T @ z
+    torch.testing.assert_close(gram[0, 0], torch.tensor(1.0), rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(gram[1, 1], torch.tensor(1.0), rtol=1e-4, atol=1e-4)
+    assert torch.isfinite(gram).all()
+    # full-rank input: exactly the Cholesky inverse
+    full = torch.randn(32, 4, generator=g)
+    chol = torch.linalg.cholesky((full.T @ full).double())
+    expected = torch.linalg.inv(chol).float()
+    torch.testing.assert_close(inverse_cholesky_factor(full), expected, rtol=1e-4, atol=1e-5)
 
 
 def test_spectral_loss_by_hand():

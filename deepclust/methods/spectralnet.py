@@ -61,6 +61,24 @@ def spectral_loss(y: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
     return (w * dist).sum() / len(y) ** 2
 
 
+def inverse_cholesky_factor(y: torch.Tensor) -> torch.Tensor:
+    """``L^{-1}`` for ``Y^T Y = L L^T`` (in float64), robust to a rank-deficient batch.
+
+    When outputs are (nearly) collinear, e.g. a unit that a batch never activates, the
+    Gram matrix is singular; a jitter relative to its mean diagonal is added, growing
+    until the factorisation succeeds, so the layer stays finite instead of failing.
+    """
+    gram = (y.T @ y).double()
+    m = gram.shape[0]
+    eye = torch.eye(m, dtype=gram.dtype, device=gram.device)
+    scale = float(torch.diagonal(gram).mean().clamp_min(1e-12))
+    for rel in (1e-10, 1e-8, 1e-6, 1e-4, 1e-2, 1.0):
+        chol, info = torch.linalg.cholesky_ex(gram + rel * scale * eye)
+        if int(info) == 0:
+            break
+    return torch.linalg.solve_triangular(chol, eye, upper=False).to(y.dtype)
+
+
 class SpectralMap(nn.Module):
     """The MLP ``F~`` and its orthonormalisation layer (a fixed matrix between updates)."""
 
@@ -72,12 +90,7 @@ class SpectralMap(nn.Module):
     @torch.no_grad()
     def orthonormalise(self, x: torch.Tensor) -> None:
         """§3.1: ``orth = sqrt(m) L^{-T}`` from the Cholesky factor of ``Y~^T Y~``."""
-        y = self.net(x)
-        gram = y.T @ y + 1e-6 * torch.eye(y.shape[1], device=y.device, dtype=y.dtype)
-        chol = torch.linalg.cholesky(gram)
-        inv = torch.linalg.solve_triangular(chol, torch.eye(len(chol), device=y.device),
-                                            upper=False)  # fmt: skip
-        self.orth.copy_(np.sqrt(len(x)) * inv.T)
+        self.orth.copy_(np.sqrt(len(x)) * inverse_cholesky_factor(self.net(x)).T)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x) @ self.orth
