@@ -39,10 +39,10 @@ def init_from_environment() -> bool:
     if gpu:
         torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
     elif not os.environ.get("DEEPCLUST_NUM_THREADS"):
-        from .threads import set_num_threads
+        from .threads import available_cores, set_num_threads
 
         share = int(os.environ.get("LOCAL_WORLD_SIZE", os.environ["WORLD_SIZE"]))
-        set_num_threads(max(1, (os.cpu_count() or 1) // share))
+        set_num_threads(max(1, available_cores() // share))
     dist.init_process_group("nccl" if gpu else "gloo")
     return True
 
@@ -76,15 +76,22 @@ def rank_shard(n: int, rank: int | None = None, world: int | None = None) -> sli
     return slice(rank * per, (rank + 1) * per)
 
 
+def even_share(idx: torch.Tensor, rank: int, world: int) -> torch.Tensor:
+    """Rank ``rank``'s rows of the global batch ``idx``, trimmed to split evenly."""
+    idx = idx[: len(idx) - len(idx) % world]
+    return idx[rank_shard(len(idx), rank, world)]
+
+
 class DataParallel:
-    """Data parallelism under ``torchrun`` for estimators with a ``network_``.
+    """Batch shards for estimators whose losses need the whole global batch (MLC, NMCE,
+    GATCluster) under ``torchrun``.
 
     Every rank runs the same fit on the same data and seed, so the batch order is the
-    same everywhere; each rank takes its shard of every batch (:meth:`_shard`), the
-    method gathers what its loss needs from all ranks (:func:`gather_rows`), the
-    gradients are averaged before each step (:meth:`_sync_gradients`) and rank 0's
-    batch-norm statistics are broadcast (:meth:`_sync_buffers`), so all ranks keep
-    identical parameters. Outside a process group every method is a no-op.
+    same everywhere; each rank takes its shard of every batch (:meth:`_shard`) and the
+    method gathers what its loss needs from all ranks (:func:`gather_rows`). The one
+    training loop (:class:`LoopSync`) averages the gradients before each step and
+    broadcasts rank 0's batch-norm statistics after it, so all ranks keep identical
+    parameters. Outside a process group :meth:`_shard` returns the batch.
     """
 
     @staticmethod
@@ -92,27 +99,7 @@ class DataParallel:
         """This rank's share of the global batch ``idx`` (trimmed to split evenly)."""
         if not is_distributed():
             return idx
-        world = dist.get_world_size()
-        idx = idx[: len(idx) - len(idx) % world]
-        return idx[rank_shard(len(idx))]
-
-    @staticmethod
-    def _sync_gradients(params: object) -> None:
-        if not is_distributed():
-            return
-        world = dist.get_world_size()
-        for p in params:  # type: ignore[attr-defined]
-            if p.grad is not None:
-                dist.all_reduce(p.grad)
-                p.grad /= world
-
-    def _sync_buffers(self) -> None:
-        """Rank 0's batch-norm statistics everywhere (as DDP's ``broadcast_buffers``), so
-        every rank evaluates the same network."""
-        if not is_distributed():
-            return
-        for b in self.network_.buffers():  # type: ignore[attr-defined]
-            dist.broadcast(b, src=0)
+        return even_share(idx, dist.get_rank(), dist.get_world_size())
 
 
 class LoopSync:
@@ -166,8 +153,7 @@ class LoopSync:
         """This rank's rows of the global batch ``idx`` (trimmed to split evenly)."""
         if not self.shard_batches:
             return idx
-        idx = idx[: len(idx) - len(idx) % self.world]
-        return idx[rank_shard(len(idx), self.rank, self.world)]
+        return even_share(idx, self.rank, self.world)
 
     def _average_gradients(self, opt: torch.optim.Optimizer, *_: object) -> None:
         grads = [p.grad for g in opt.param_groups for p in g["params"] if p.grad is not None]

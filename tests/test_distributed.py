@@ -129,7 +129,10 @@ def _gatcluster_worker(rank: int, world: int, port: int, out: dict) -> None:
         targets = est._targets(x)
         terms = est._sub_batch_objective(xt, v, targets)
         terms["loss"].backward()
-        est._sync_gradients(est.network_.parameters())
+        for p in est.network_.parameters():  # what the loop's step pre-hook does
+            if p.grad is not None:
+                dist.all_reduce(p.grad)
+                p.grad /= world
         grad = torch.cat([p.grad.reshape(-1) for p in est.network_.parameters()
                           if p.grad is not None])  # fmt: skip
         out[rank] = (terms["loss"].item(), targets["target"].clone(), grad,

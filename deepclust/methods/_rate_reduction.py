@@ -106,13 +106,11 @@ class RateReductionClusterer(ImageRowsInput, DataParallel, DeepClusterer):
                                  self.invariance)  # fmt: skip
                 opt.zero_grad(set_to_none=True)
                 terms["loss"].backward()
-                self._sync_gradients(params)
                 opt.step()
                 add_terms(sums, terms, len(idx))
             return {k: v / len(data) for k, v in sums.items()}
 
         loop.run(epoch)
-        self._sync_buffers()
 
     def _copy_initialisation(self, source: Any) -> None:
         """Backbone and feature head from another fitted rate-reduction model."""

@@ -257,7 +257,6 @@ class GATCluster(DataParallel, AugmentedImageClusterer):
         terms = self._sub_batch_objective(xt, v, targets)
         opt.zero_grad(set_to_none=True)
         terms["loss"].backward()
-        self._sync_gradients(self.network_.parameters())
         opt.step()
         return {k: float(t.detach()) for k, t in terms.items()}
 
@@ -282,7 +281,6 @@ class GATCluster(DataParallel, AugmentedImageClusterer):
                         for key, value in terms.items():
                             sums[key] = sums.get(key, 0.0) + value
                         steps += 1
-                self._sync_buffers()
             return {key: value / max(1, steps) for key, value in sums.items()}
 
         loop.run(epoch)

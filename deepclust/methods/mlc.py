@@ -205,7 +205,6 @@ class MLC(RateReductionClusterer):
         self._initialise(data)
         self.network_.copy_feature_head()
         self._train(data)
-        self._sync_buffers()
         self._finish(data)
 
     def _build_modules(self) -> None:
@@ -255,7 +254,6 @@ class MLC(RateReductionClusterer):
                     if opt is not None:
                         opt.zero_grad(set_to_none=True)
                 terms["loss"].backward()
-                self._sync_gradients(net.parameters())
                 for opt in (opt_z, opt_c, opt_b):
                     if opt is not None:
                         opt.step()

@@ -177,7 +177,6 @@ class NMCE(RateReductionClusterer):
                             self.lr, frozen=True)  # fmt: skip
         self._cluster_stage(data, "finetune", self._epochs(self.finetune_epochs, n, 500, 100),
                             list(net.parameters()), self.lr / 10, frozen=False)  # fmt: skip
-        self._sync_buffers()
         self._finish(data)
 
     def _cluster_stage(
@@ -208,7 +207,6 @@ class NMCE(RateReductionClusterer):
                 terms = nmce_loss(z0, z1, logits, self.eps2, self.invariance, self.tau)
                 opt.zero_grad(set_to_none=True)
                 terms["loss"].backward()
-                self._sync_gradients(params)
                 opt.step()
                 add_terms(sums, terms, len(idx))
             return {k: v / len(data) for k, v in sums.items()}
