@@ -143,6 +143,9 @@ def test_methods_for_kinds_and_params():
     vec = methods_for("vectors")
     assert "scdsc" not in vec and {"kmeans", "gmm", "idec", "dgg"} <= set(vec)
     assert methods_for("images", ["kmeans", "scdsc"]) == ["kmeans"]
+    # the augmentation methods cluster images only: never run on vectors
+    assert methods_for("vectors", ["gatcluster", "iic", "dac", "kmeans"]) == ["kmeans"]
+    assert methods_for("images", ["gatcluster", "iic", "dac"]) == ["gatcluster", "iic", "dac"]
     p = {"n_init": 3, "gmm.max_iter": 7}
     assert method_params("gmm", p, quick=False) == {"n_init": 3, "max_iter": 7}
     assert method_params("kmeans", p, quick=False) == {"n_init": 3}

@@ -233,3 +233,23 @@ def test_affinity_and_dissimilarity_do_not_depend_on_the_latent_width():
     D_wide = torch.cat([D, torch.zeros(pad, 6)], 0)
     torch.testing.assert_close(subspace_affinity(z_wide, D_wide, 3), subspace_affinity(z, D, 3))
     assert basis_dissimilarity(D_wide, 3) == pytest.approx(float(basis_dissimilarity(D, 3)))
+
+
+def test_basis_dissimilarity_mean_reduction_does_not_grow_with_k_and_d():
+    # the same per-entry overlap (every off-block inner product 0.1, unit norms 1.1)
+    # gives the same mean-reduced phi for any number of clusters and basis size
+    def bases(k: int, d: int) -> torch.Tensor:
+        n = k * d
+        gram = torch.full((n, n), 0.1)
+        gram.fill_diagonal_(1.1**2)
+        return torch.linalg.cholesky(gram).T  # D with D^T D = gram
+
+    small = basis_dissimilarity(bases(2, 3), 2, reduction="mean")
+    large = basis_dissimilarity(bases(8, 5), 8, reduction="mean")
+    torch.testing.assert_close(small, large, rtol=1e-4, atol=1e-5)
+    # by hand: off term 0.1^2 per entry, diagonal (1.21 - 1)^2 per entry
+    torch.testing.assert_close(small, torch.tensor(0.01 + 0.21**2), rtol=1e-4, atol=1e-6)
+    summed = basis_dissimilarity(bases(8, 5), 8)
+    assert summed > 100 * large  # the sum grows with k and d
+    with pytest.raises(ValueError, match="reduction"):
+        basis_dissimilarity(bases(2, 3), 2, reduction="max")

@@ -12,6 +12,7 @@ from deepclust.methods.spectralnet import (
     SpectralNet,
     batch_affinity,
     inverse_cholesky_factor,
+    orthonormalise_batch,
     spectral_loss,
 )
 from deepclust.metrics import cluster_accuracy
@@ -77,7 +78,43 @@ def test_spectralnet_separates_half_circles_and_round_trips(tmp_path):
 
 def test_siamese_affinity_runs_the_contrastive_stage():
     ds = make_half_circles(300, random_state=0)
-    est = SpectralNet(2, hidden_dims=(32,), siamese_epochs=3, epochs=3, batch_size=128,
-                      random_state=0, device="cpu").fit(ds.X)  # fmt: skip
+    est = SpectralNet(2, hidden_dims=(32,), affinity="siamese", siamese_epochs=3, epochs=3,
+                      batch_size=128, random_state=0, device="cpu").fit(ds.X)  # fmt: skip
     assert {h["stage"] for h in est.history_} == {"siamese", "spectralnet"}
     assert est.siamese_embedding_.shape == (len(ds.X), 10)
+
+
+def test_batch_orthonormalisation_is_orthonormal_and_scale_free():
+    g = torch.Generator().manual_seed(2)
+    y = torch.randn(50, 3, generator=g, requires_grad=True)
+    z = orthonormalise_batch(y)
+    torch.testing.assert_close(z.T @ z / 50, torch.eye(3), rtol=1e-5, atol=1e-5)
+    # eq. (4) on the orthonormalised batch does not change when Y~ is scaled, so the
+    # network cannot lower it by shrinking its outputs
+    w = batch_affinity(torch.randn(50, 2, generator=g), 5)
+    base = spectral_loss(z, w)
+    torch.testing.assert_close(spectral_loss(orthonormalise_batch(3.7 * y), w), base)
+    base.backward()
+    assert torch.isfinite(y.grad).all() and y.grad.abs().sum() > 0
+
+
+def test_normalized_loss_divides_by_the_root_degree():
+    y = torch.tensor([[0.0, 1.0], [1.0, 1.0], [2.0, 0.0]])
+    w = torch.tensor([[0.0, 1.0, 0.0], [1.0, 0.0, 2.0], [0.0, 2.0, 0.0]])
+    d = w.sum(1)
+    expected = spectral_loss(y / d.sqrt()[:, None], w)
+    torch.testing.assert_close(spectral_loss(y, w, normalized=True), expected)
+
+
+def test_batch_orthonormalisation_minimises_towards_the_exact_eigenvectors():
+    # on three well separated blobs the trained embedding clusters as well as the exact
+    # normalised-Laplacian eigenvectors; the printed alternation is kept as an option
+    g = np.random.default_rng(0)
+    centres = np.array([[0.0, 0.0], [6.0, 0.0], [0.0, 6.0]])
+    y = np.repeat(np.arange(3), 100)
+    X = (centres[y] + g.normal(size=(300, 2))).astype(np.float32)
+    est = SpectralNet(3, hidden_dims=(64, 64), epochs=40, batch_size=300,
+                      random_state=0, device="cpu").fit(X)  # fmt: skip
+    assert cluster_accuracy(y, est.labels_) > 0.98
+    emb = est.embedding_
+    np.testing.assert_allclose(emb.T @ emb / 300, np.eye(3), atol=0.05)

@@ -21,6 +21,9 @@ class AugmentedImageClusterer(ImageRowsInput, DeepClusterer):
     prepared images, eval mode) and use ``augment_``, ``to_grey_`` and ``_batch``.
     """
 
+    #: Images only: the bench runs these methods on image datasets, not on vectors.
+    input_kind = "images"
+
     def _resolve_images(self) -> None:
         """``grey_``, ``flip_`` and ``in_channels_`` from the options and the image size."""
         if len(self.input_shape_) != 3 or self.input_shape_[0] not in (1, 3):

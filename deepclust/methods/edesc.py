@@ -38,6 +38,7 @@ from ..utils import derive_seed
 from ..validation import (
     AUTO,
     N_CLUSTERS,
+    StrOptions,
     non_negative_int,
     non_negative_real,
     positive_int,
@@ -65,6 +66,10 @@ class EDESC(UsesAutoencoder, ClustersTheEmbedding, StopsOnCollapse, DeepClustere
         Weight of the clustering term ``KL(S~ || S)`` (EDESC: 0.1).
     bases_weight : float
         Weight of ``phi(D)`` (EDESC: 1e-3).
+    bases_reduction : {"sum", "mean"}
+        ``phi``'s Frobenius norms over summed squared entries (EDESC's code) or over
+        their mean, which keeps its size independent of ``n_clusters`` and ``d``
+        (:func:`~deepclust.objectives.subspace.basis_dissimilarity`).
     hidden_dims, latent_dim, pretrained, ae_layerwise_epochs, ae_finetune_epochs, ae_lr
         Autoencoder (see :class:`~deepclust.pretraining.Autoencoder`). ``latent_dim="auto"``
         gives high-dimensional data room for ``n_clusters * d`` orthogonal directions, up
@@ -98,6 +103,7 @@ class EDESC(UsesAutoencoder, ClustersTheEmbedding, StopsOnCollapse, DeepClustere
         "eta": [non_negative_real()],
         "beta": [non_negative_real()],
         "bases_weight": [non_negative_real()],
+        "bases_reduction": [StrOptions({"sum", "mean"})],
         "epochs": [AUTO, non_negative_int()],
         "lr": [positive_real()],
         "batch_size": [AUTO, positive_int()],
@@ -113,6 +119,7 @@ class EDESC(UsesAutoencoder, ClustersTheEmbedding, StopsOnCollapse, DeepClustere
         eta: float = 5.0,
         beta: float = 0.1,
         bases_weight: float = 1e-3,
+        bases_reduction: str = "sum",
         hidden_dims: Any = "auto",
         latent_dim: Any = "auto",
         pretrained: Any = None,
@@ -137,6 +144,7 @@ class EDESC(UsesAutoencoder, ClustersTheEmbedding, StopsOnCollapse, DeepClustere
         self.eta = eta
         self.beta = beta
         self.bases_weight = bases_weight
+        self.bases_reduction = bases_reduction
         self.hidden_dims = hidden_dims
         self.latent_dim = latent_dim
         self.pretrained = pretrained
@@ -218,7 +226,9 @@ class EDESC(UsesAutoencoder, ClustersTheEmbedding, StopsOnCollapse, DeepClustere
             recon = F.mse_loss(x_hat, x)
         s = self._affinity(z)
         kl = kl_divergence(target_distribution(s).detach(), s, "mean")
-        phi = basis_dissimilarity(self.bases_.D, self.n_clusters, squared=False)
+        phi = basis_dissimilarity(
+            self.bases_.D, self.n_clusters, squared=False, reduction=self.bases_reduction
+        )
         return {"recon": recon, "kl": kl, "phi": phi}
 
     def _train(self, data: torch.Tensor, n_epochs: int) -> None:

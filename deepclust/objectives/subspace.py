@@ -36,7 +36,9 @@ def block_mask(n_clusters: int, r: int, device: torch.device | None = None) -> t
     return 1.0 - eye_blocks
 
 
-def basis_dissimilarity(D: torch.Tensor, n_clusters: int, squared: bool = True) -> torch.Tensor:
+def basis_dissimilarity(
+    D: torch.Tensor, n_clusters: int, squared: bool = True, reduction: str = "sum"
+) -> torch.Tensor:
     """``phi(D) = ||D^T D ⊙ O||_F^2 + ||D^T D ⊙ I - I||_F^2`` (SCDSC eq. 4).
 
     The first term pushes bases of different subspaces to be orthogonal, the second
@@ -44,12 +46,20 @@ def basis_dissimilarity(D: torch.Tensor, n_clusters: int, squared: bool = True) 
     norms unsquared, as EDESC's released code does: its gradient has a bounded size,
     where the squared form's grows with the overlap (``phi = 175`` for k-means/SVD bases
     on the digits embedding, which then rotates the bases away from their clusters).
+    ``reduction="mean"`` averages each term's squared entries over the entries it covers
+    (``K (K - 1) d^2`` off-block, ``K d`` diagonal) instead of summing them, so its size
+    does not grow with the number of clusters ``K`` or the basis size ``d``.
     """
+    if reduction not in ("sum", "mean"):
+        raise ValueError(f"reduction must be 'sum' or 'mean', got {reduction!r}")
     r = D.shape[1] // n_clusters
     gram = D.T @ D
     eye = torch.eye(gram.shape[0], device=D.device, dtype=D.dtype)
-    off = (gram * block_mask(n_clusters, r, D.device).to(D.dtype)).pow(2).sum()
+    mask = block_mask(n_clusters, r, D.device).to(D.dtype)
+    off = (gram * mask).pow(2).sum()
     diag = (gram * eye - eye).pow(2).sum()
+    if reduction == "mean":
+        off, diag = off / mask.sum().clamp_min(1.0), diag / gram.shape[0]
     if squared:
         return off + diag
     return off.clamp_min(1e-12).sqrt() + diag.clamp_min(1e-12).sqrt()
