@@ -66,3 +66,60 @@ def test_dscnet_clusters_a_union_of_subspaces_and_refuses_large_n():
     assert est.transform(X[:4]).shape == (4, est.embedding_.shape[1])
     with pytest.raises(DataError, match="max_samples"):
         DSCNet(3, max_samples=50, device="cpu").fit(X)
+
+
+@pytest.mark.parametrize(
+    ("shape", "channels", "kernels", "code"),
+    [
+        ((1, 32, 32), [1, 15], [3], (15, 16, 16)),  # the paper's COIL-20 network
+        ((1, 28, 28), [1, 3, 3, 5], [3, 3, 3], (5, 4, 4)),  # 28 -> 14 -> 7 -> 4
+        ((3, 9, 6), [3, 4], [5], (4, 5, 3)),  # odd sizes, colour
+    ],
+)
+def test_conv_autoencoder_restores_every_image_size(shape, channels, kernels, code):
+    from deepclust.nn.conv_autoencoder import ConvAutoencoder
+
+    ae = ConvAutoencoder(shape, channels, kernels)
+    x = torch.rand(4, int(np.prod(shape)))
+    z, x_hat = ae(x)
+    assert ae.code_shape == code and z.shape == (4, int(np.prod(code)))
+    assert x_hat.shape == x.shape
+
+
+def test_conv_autoencoder_refuses_bad_layouts():
+    from deepclust.nn.conv_autoencoder import ConvAutoencoder
+
+    with pytest.raises(ValueError, match="one kernel per layer"):
+        ConvAutoencoder((1, 8, 8), [1, 4, 4], [3])
+    with pytest.raises(ValueError, match="odd"):
+        ConvAutoencoder((1, 8, 8), [1, 4], [4])
+    with pytest.raises(ValueError, match="channels"):
+        ConvAutoencoder((3, 8, 8), [1, 4], [3])
+
+
+def _pattern_images(n_per_class: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Three classes of 12 x 12 images: a bright bar at a class-specific place, in
+    random brightness, plus noise."""
+    imgs, labels = [], []
+    for c, (r0, c0) in enumerate([(1, 1), (6, 2), (2, 7)]):
+        base = np.zeros((12, 12))
+        base[r0 : r0 + 4, c0 : c0 + 3] = 1.0
+        gain = rng.uniform(0.5, 1.0, size=(n_per_class, 1, 1))
+        imgs.append(gain * base + 0.05 * rng.random((n_per_class, 12, 12)))
+        labels.append(np.full(n_per_class, c))
+    return np.concatenate(imgs).reshape(-1, 144).astype(np.float32), np.concatenate(labels)
+
+
+def test_dscnet_uses_the_conv_autoencoder_for_images_and_round_trips(tmp_path):
+    X, y = _pattern_images(30, np.random.default_rng(0))
+    est = DSCNet(3, image_shape=(1, 12, 12), conv_channels=(4,), conv_pretrain_epochs=30,
+                 epochs=40, subspace_dim=2, random_state=0, device="cpu").fit(X)  # fmt: skip
+    assert est.autoencoder_kind_ == "conv" and est.embedding_.shape == (90, 4 * 6 * 6)
+    assert {h["stage"] for h in est.history_} == {"conv_pretrain", "dscnet"}
+    assert cluster_accuracy(y, est.labels_) > 0.9
+    loaded = DSCNet.load(est.save(tmp_path / "m.pt"))
+    np.testing.assert_allclose(loaded.transform(X[:5]), est.transform(X[:5]), rtol=1e-5)
+    with pytest.raises(DataError, match="image_shape"):
+        DSCNet(3, image_shape=(1, 10, 10), device="cpu").fit(X)
+    with pytest.raises(DataError, match="needs images"):
+        DSCNet(3, autoencoder="conv", device="cpu").fit(X)

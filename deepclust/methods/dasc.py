@@ -158,8 +158,8 @@ class DASC(SubspaceCriticStep, DSCNet):
     def _current_labels(self) -> np.ndarray:
         """Spectral clustering on the affinity of the current ``C`` (DSC-Net's)."""
         C = self.self_expression_.coefficients().detach().cpu().numpy().astype(np.float64)
-        A = subspace_affinity_from_codes(threshold_columns(C, self.rho), self.n_clusters,
-                                         int(self.subspace_dim), self.alpha)  # fmt: skip
+        A = subspace_affinity_from_codes(threshold_columns(C, self.rho_), self.n_clusters,
+                                         int(self.subspace_dim), self.alpha_)  # fmt: skip
         seed = derive_seed(self.random_state, 6)
         return spectral_labels(A, self.n_clusters, 10, seed)[1]
 
@@ -176,7 +176,7 @@ class DASC(SubspaceCriticStep, DSCNet):
         tables = TensorState(labels=torch.zeros(len(data), dtype=torch.long, device=self.device_))
         state = {"autoencoder": ae, "se": se, "discriminator": disc, "opt": opt,
                  "opt_d": opt_d, "tables": tables}  # fmt: skip
-        loop = self._loop("dasc", int(self.epochs), state)
+        loop = self._loop("dasc", self.epochs_, state)
 
         def epoch(e: int) -> dict[str, float]:
             ae.train()

@@ -12,6 +12,11 @@ top ``d k + 1`` singular directions ``U S^{1/2}``, normalise the rows and use
 ``|U U^T|^alpha`` (``alpha = 4`` to sharpen it). Memory is O(n^2): meant for the few
 thousand samples of the subspace benchmarks (COIL-20, ORL), as in the paper; above
 ``max_samples`` it refuses with a one-line error instead of exhausting memory.
+
+Images (rows with ``image_shape``, which ``deepclust run`` fills in) get the paper's
+shallow convolutional autoencoder (:class:`~deepclust.nn.conv_autoencoder.ConvAutoencoder`:
+stride-2 convolutions with ReLU, codes = the last map flattened), pretrained here on the
+reconstruction error; feature vectors get the library's MLP autoencoder.
 """
 
 from __future__ import annotations
@@ -26,9 +31,17 @@ from torch import nn
 from ..base import DeepClusterer
 from ..exceptions import DataError
 from ..nn.autoencoders import MLPAutoencoder
-from ..pretraining import UsesAutoencoder
+from ..nn.conv_autoencoder import ConvAutoencoder
+from ..pretraining import UsesAutoencoder, auto_epochs
 from ..training import adam
-from ..validation import N_CLUSTERS, non_negative_int, positive_int, positive_real
+from ..validation import (
+    AUTO,
+    N_CLUSTERS,
+    StrOptions,
+    non_negative_int,
+    positive_int,
+    positive_real,
+)
 from .classic import spectral_labels
 
 
@@ -98,14 +111,32 @@ class DSCNet(UsesAutoencoder, DeepClusterer):
         setting: 1 and 150 with its conv autoencoder).
     subspace_dim : int
         ``d`` of the post-processing (``d k + 1`` singular directions; 12 for COIL-20).
-    alpha, rho : float
-        Sharpening exponent (4) and the column threshold of the post-processing.
-    epochs, lr
-        Full-batch Adam on the loss (the paper: 1e-3).
+    alpha, rho : float or "auto"
+        Sharpening exponent and column threshold of the post-processing.
+    epochs : int or "auto"
+        Full-batch Adam steps on the loss.
+    lr : float
+        Their learning rate (the paper: 1e-3).
+
+    ``"auto"`` takes the settings published with each network: with the convolutional
+    autoencoder the authors' COIL-20 ones (40 epochs, ``alpha = 8``, ``rho = 0.04``),
+    with the MLP autoencoder 200 epochs, ``alpha = 4`` and no threshold (``rho = 1``),
+    this library's earlier defaults; both were kept after a comparison on the
+    development suite (RESULTS.md, session 7).
     max_samples : int
         Largest ``n`` accepted (``C`` is n x n).
+    image_shape : tuple or None
+        ``(C, H, W)`` of images given as rows (``deepclust run`` fills it in).
+    autoencoder : {"auto", "conv", "mlp"}
+        ``"auto"``: the convolutional autoencoder for images, the MLP one for vectors.
+    conv_channels, conv_kernels : tuple of int
+        The convolutional layout after the input channels (the paper's COIL-20 network:
+        ``(15,)`` and ``(3,)``; its ORL network: ``(3, 3, 5)`` and ``(3, 3, 3)``).
+    conv_pretrain_epochs : int or "auto"
+        Reconstruction epochs of the convolutional autoencoder (Adam, ``ae_lr``, batches
+        of 128); ``"auto"``: about 2,000 steps, 20-500 epochs.
     hidden_dims, latent_dim, pretrained, ae_layerwise_epochs, ae_finetune_epochs, ae_lr
-        The autoencoder (see :class:`~deepclust.pretraining.Autoencoder`).
+        The MLP autoencoder (see :class:`~deepclust.pretraining.Autoencoder`).
     input_scaling : {"auto", "max", "standardize", "none"}
     device, random_state, verbose, checkpoint_dir, checkpoint_every, resume
 
@@ -119,11 +150,16 @@ class DSCNet(UsesAutoencoder, DeepClusterer):
         "lambda1": [positive_real()],
         "lambda2": [positive_real()],
         "subspace_dim": [positive_int()],
-        "alpha": [positive_real()],
-        "rho": [positive_real()],
-        "epochs": [non_negative_int()],
+        "alpha": [AUTO, positive_real()],
+        "rho": [AUTO, positive_real()],
+        "epochs": [AUTO, non_negative_int()],
         "lr": [positive_real()],
         "max_samples": [positive_int()],
+        "image_shape": [tuple, list, None],
+        "autoencoder": [StrOptions({"auto", "conv", "mlp"})],
+        "conv_channels": [tuple, list],
+        "conv_kernels": [tuple, list],
+        "conv_pretrain_epochs": [AUTO, positive_int()],
     }
 
     def __init__(
@@ -133,11 +169,16 @@ class DSCNet(UsesAutoencoder, DeepClusterer):
         lambda1: float = 1.0,
         lambda2: float = 150.0,
         subspace_dim: int = 12,
-        alpha: float = 4.0,
-        rho: float = 1.0,
-        epochs: int = 200,
+        alpha: Any = "auto",
+        rho: Any = "auto",
+        epochs: Any = "auto",
         lr: float = 1e-3,
         max_samples: int = 10_000,
+        image_shape: tuple[int, ...] | None = None,
+        autoencoder: str = "auto",
+        conv_channels: tuple[int, ...] = (15,),
+        conv_kernels: tuple[int, ...] = (3,),
+        conv_pretrain_epochs: Any = "auto",
         hidden_dims: Any = "auto",
         latent_dim: Any = "auto",
         pretrained: Any = None,
@@ -161,6 +202,11 @@ class DSCNet(UsesAutoencoder, DeepClusterer):
         self.epochs = epochs
         self.lr = lr
         self.max_samples = max_samples
+        self.image_shape = image_shape
+        self.autoencoder = autoencoder
+        self.conv_channels = conv_channels
+        self.conv_kernels = conv_kernels
+        self.conv_pretrain_epochs = conv_pretrain_epochs
         self.hidden_dims = hidden_dims
         self.latent_dim = latent_dim
         self.pretrained = pretrained
@@ -176,8 +222,34 @@ class DSCNet(UsesAutoencoder, DeepClusterer):
         self.resume = resume
 
     def _build_modules(self) -> None:
-        self.autoencoder_ = MLPAutoencoder(self.dims_, self.output_).to(self.device_)
+        if self.autoencoder_kind_ == "conv":
+            channels = [self.image_shape_[0], *(int(c) for c in self.conv_channels)]
+            self.autoencoder_ = ConvAutoencoder(self.image_shape_, channels, self.conv_kernels)
+        else:
+            self.autoencoder_ = MLPAutoencoder(self.dims_, self.output_)
+        self.autoencoder_.to(self.device_)
         self.self_expression_ = SelfExpression(self.n_samples_).to(self.device_)
+
+    def _resolve_autoencoder(self, n_features: int) -> None:
+        """``autoencoder_kind_`` and ``image_shape_`` (``(C, H, W)``) from the options."""
+        shape = None if self.image_shape is None else tuple(int(s) for s in self.image_shape)
+        if shape is not None and len(shape) == 2:
+            shape = (1, *shape)
+        if shape is not None and (len(shape) != 3 or int(np.prod(shape)) != n_features):
+            raise DataError(
+                f"image_shape={self.image_shape} does not match {n_features} features per "
+                "sample; expected (C, H, W) or (H, W) holding exactly that many values"
+            )
+        kind = self.autoencoder
+        if kind == "auto":
+            kind = "conv" if shape is not None else "mlp"
+        if kind == "conv" and shape is None:
+            raise DataError("autoencoder='conv' needs images: pass image_shape=(C, H, W)")
+        self.autoencoder_kind_, self.image_shape_ = kind, shape
+        conv = kind == "conv"
+        self.epochs_ = (40 if conv else 200) if self.epochs == "auto" else int(self.epochs)
+        self.alpha_ = (8.0 if conv else 4.0) if self.alpha == "auto" else float(self.alpha)
+        self.rho_ = (0.04 if conv else 1.0) if self.rho == "auto" else float(self.rho)
 
     def _fit(self, X: np.ndarray) -> None:
         if len(X) > self.max_samples:
@@ -185,18 +257,46 @@ class DSCNet(UsesAutoencoder, DeepClusterer):
                 f"DSC-Net keeps an n x n coefficient matrix: {len(X)} samples exceed "
                 f"max_samples={self.max_samples}; subsample, or use a linear-cost method"
             )
-        ae = self._pretrained_autoencoder(X)
-        self.dims_, self.output_, self.n_samples_ = ae.network_.dims, ae.output_, len(X)
-        self._build_modules()
-        self.autoencoder_.load_state_dict(ae.network_.state_dict())
+        self._resolve_autoencoder(X.shape[1])
+        self.n_samples_ = len(X)
         data = self._as_tensor(X)
+        if self.autoencoder_kind_ == "conv":
+            self._build_modules()
+            self._pretrain_conv(data)
+        else:
+            ae = self._pretrained_autoencoder(X)
+            self.dims_, self.output_ = ae.network_.dims, ae.output_
+            self._build_modules()
+            self.autoencoder_.load_state_dict(ae.network_.state_dict())
         self._train(data)
         self._finish(data)
+
+    def _pretrain_conv(self, data: torch.Tensor) -> None:
+        """The convolutional autoencoder on the reconstruction error alone (Adam)."""
+        ae, batch = self.autoencoder_, 128
+        n_epochs = self.conv_pretrain_epochs
+        if n_epochs == "auto":
+            n_epochs = auto_epochs(len(data), batch, 2000, 20, 500)
+        opt = adam(ae.parameters(), lr=self.ae_lr)
+        loop = self._loop("conv_pretrain", int(n_epochs), {"autoencoder": ae, "opt": opt})
+
+        def epoch(_: int) -> dict[str, float]:
+            total = 0.0
+            for idx in loop.batches(len(data), batch):
+                x = data[idx.to(data.device)]
+                loss = (ae(x)[1] - x).pow(2).sum(1).mean()
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                total += float(loss.detach()) * len(idx)
+            return {"recon": total / len(data)}
+
+        loop.run(epoch)
 
     def _train(self, data: torch.Tensor) -> None:
         ae, se = self.autoencoder_, self.self_expression_
         opt = adam([*ae.parameters(), *se.parameters()], lr=self.lr)
-        loop = self._loop("dscnet", int(self.epochs), {"autoencoder": ae, "se": se, "opt": opt})
+        loop = self._loop("dscnet", self.epochs_, {"autoencoder": ae, "se": se, "opt": opt})
 
         def epoch(_: int) -> dict[str, float]:
             ae.train()
@@ -217,8 +317,8 @@ class DSCNet(UsesAutoencoder, DeepClusterer):
         self.embedding_ = self.autoencoder_.encoder(data).cpu().numpy()
         C = self.self_expression_.coefficients().cpu().numpy().astype(np.float64)
         self.coefficients_ = C
-        A = subspace_affinity_from_codes(threshold_columns(C, self.rho), self.n_clusters,
-                                         int(self.subspace_dim), self.alpha)  # fmt: skip
+        A = subspace_affinity_from_codes(threshold_columns(C, self.rho_), self.n_clusters,
+                                         int(self.subspace_dim), self.alpha_)  # fmt: skip
         self.affinity_ = A
         self.labels_ = spectral_labels(A, self.n_clusters, 10, self.random_state)[1]
 
