@@ -63,3 +63,32 @@ def test_edesc_bases_start_orthonormal_within_each_cluster(subspaces):
 def test_bad_parameters_fail_before_training(bad, subspaces):
     with pytest.raises(ConfigError):
         EDESC(5, **bad).fit(subspaces[0])
+
+
+def test_nearest_orthonormal_is_the_polar_factor():
+    from deepclust.methods.edesc import nearest_orthonormal
+
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((8, 4))
+    Q = nearest_orthonormal(D)
+    np.testing.assert_allclose(Q.T @ Q, np.eye(4), atol=1e-12)
+    # no other orthonormal matrix is closer: compare with random ones and with QR's
+    best = np.linalg.norm(D - Q)
+    for _ in range(20):
+        R = np.linalg.qr(rng.standard_normal((8, 4)))[0]
+        assert np.linalg.norm(D - R) >= best - 1e-12
+    assert np.linalg.norm(D - np.linalg.qr(D)[0]) >= best - 1e-12
+    # an already orthonormal matrix is its own nearest one
+    np.testing.assert_allclose(nearest_orthonormal(Q), Q, atol=1e-12)
+
+
+def test_orthonormal_bases_start_with_zero_phi(subspaces):
+    from deepclust.objectives.subspace import basis_dissimilarity
+
+    X, _ = subspaces
+    kw = dict(epochs=0, random_state=0, device="cpu", **FAST_AE)
+    svd = EDESC(5, bases_init="svd", **kw).fit(X)
+    orth = EDESC(5, bases_init="orthonormal", **kw).fit(X)
+    phi_svd = float(basis_dissimilarity(svd.bases_.D.detach(), 5, squared=False))
+    phi_orth = float(basis_dissimilarity(orth.bases_.D.detach(), 5, squared=False))
+    assert phi_orth < 1e-4 < phi_svd

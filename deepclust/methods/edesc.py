@@ -46,6 +46,14 @@ from ..validation import (
 )
 from .scdsc import SubspaceBases, init_bases
 
+
+def nearest_orthonormal(D: np.ndarray) -> np.ndarray:
+    """The matrix with orthonormal columns nearest to ``D`` in Frobenius norm:
+    ``U V^T`` from ``D = U S V^T`` (needs at least as many rows as columns)."""
+    u, _, vt = np.linalg.svd(np.asarray(D, dtype=np.float64), full_matrices=False)
+    return u @ vt
+
+
 #: Largest embedding ``latent_dim="auto"`` asks for (one ``d``-dimensional subspace per
 #: cluster would give 200 dimensions for 40 clusters).
 MAX_AUTO_LATENT = 64
@@ -66,6 +74,11 @@ class EDESC(UsesAutoencoder, ClustersTheEmbedding, StopsOnCollapse, DeepClustere
         Weight of the clustering term ``KL(S~ || S)`` (EDESC: 0.1).
     bases_weight : float
         Weight of ``phi(D)`` (EDESC: 1e-3).
+    bases_init : {"orthonormal", "svd"}
+        Start of ``D``: each cluster's top-``d`` singular vectors (``"svd"``, EDESC), or
+        the matrix with orthonormal columns nearest to them (``"orthonormal"``, ``U V^T``
+        of their SVD), where ``phi(D) = 0``, so that ``phi`` does not pull the bases off
+        their clusters from the first step.
     bases_reduction : {"sum", "mean"}
         ``phi``'s Frobenius norms over summed squared entries (EDESC's code) or over
         their mean, which keeps its size independent of ``n_clusters`` and ``d``
@@ -104,6 +117,7 @@ class EDESC(UsesAutoencoder, ClustersTheEmbedding, StopsOnCollapse, DeepClustere
         "beta": [non_negative_real()],
         "bases_weight": [non_negative_real()],
         "bases_reduction": [StrOptions({"sum", "mean"})],
+        "bases_init": [StrOptions({"orthonormal", "svd"})],
         "epochs": [AUTO, non_negative_int()],
         "lr": [positive_real()],
         "batch_size": [AUTO, positive_int()],
@@ -120,6 +134,7 @@ class EDESC(UsesAutoencoder, ClustersTheEmbedding, StopsOnCollapse, DeepClustere
         beta: float = 0.1,
         bases_weight: float = 1e-3,
         bases_reduction: str = "sum",
+        bases_init: str = "svd",
         hidden_dims: Any = "auto",
         latent_dim: Any = "auto",
         pretrained: Any = None,
@@ -145,6 +160,7 @@ class EDESC(UsesAutoencoder, ClustersTheEmbedding, StopsOnCollapse, DeepClustere
         self.beta = beta
         self.bases_weight = bases_weight
         self.bases_reduction = bases_reduction
+        self.bases_init = bases_init
         self.hidden_dims = hidden_dims
         self.latent_dim = latent_dim
         self.pretrained = pretrained
@@ -209,8 +225,10 @@ class EDESC(UsesAutoencoder, ClustersTheEmbedding, StopsOnCollapse, DeepClustere
         ).fit(Z)
         rng = np.random.default_rng(derive_seed(self.random_state, 3))
         D = init_bases(Z, km.labels_, self.n_clusters, self.n_bases_, rng)
+        if self.bases_init == "orthonormal":
+            D = nearest_orthonormal(D)
         with torch.no_grad():
-            self.bases_.D.copy_(torch.as_tensor(D))
+            self.bases_.D.copy_(torch.as_tensor(D, dtype=torch.float32))
 
     def _affinity(self, z: torch.Tensor) -> torch.Tensor:
         return subspace_affinity(z, self.bases_.D, self.n_clusters, self.eta)
