@@ -327,7 +327,8 @@ def fit_method(est: Any, ds: Dataset, preprocess: dict[str, Any]) -> dict[str, A
     labels = np.full(ds.n_samples, -1, dtype=np.int64)
     kind = getattr(est, "input_kind", "vectors")
     tic = time.perf_counter()
-    if kind == "vectors":
+    # image methods take image rows: an image set, or vectors with an image_shape given
+    if kind == "vectors" or (kind == "images" and ds.kind in ("images", "vectors")):
         X = vectors_for(ds, preprocess)
         _tell_image_shape(est, ds, X)
         est.fit(X[region])

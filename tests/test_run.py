@@ -270,3 +270,12 @@ def test_every_bundled_config_is_accepted_by_its_method():
             cfg["method"], cfg.get("n_clusters", 2), cfg.get("params", {}), 0, validate=True
         )
         assert type(est).__name__.lower().replace("aegmm", "ae-gmm") == cfg["method"], name
+
+
+def test_image_methods_run_on_image_sets_and_refuse_other_kinds():
+    # input_kind "images": the rows of an image set with its shape filled in
+    settings = RunSettings("iic", "digits", n_clusters=10, params={"epochs": 1, "device": "cpu"})
+    result = run(settings, None)
+    assert result.labels.shape == (1797,) and result.estimator.input_shape_ == (1, 8, 8)
+    with pytest.raises(ConfigError, match="clusters images data"):
+        run(RunSettings("iic", "synthetic:hsi", n_clusters=3, params={"epochs": 1}), None)
