@@ -123,3 +123,15 @@ def test_dscnet_uses_the_conv_autoencoder_for_images_and_round_trips(tmp_path):
         DSCNet(3, image_shape=(1, 10, 10), device="cpu").fit(X)
     with pytest.raises(DataError, match="needs images"):
         DSCNet(3, autoencoder="conv", device="cpu").fit(X)
+
+
+def test_post_processing_keeps_no_more_directions_than_the_codes_have():
+    rng = np.random.default_rng(3)
+    Z = rng.standard_normal((30, 2))  # 2-D codes: C = G (G + I)^-1 has rank 2
+    G = Z @ Z.T
+    C = G @ np.linalg.inv(G + np.eye(30))
+    capped = subspace_affinity_from_codes(C, k=2, d=12, alpha=4.0, code_dim=2)
+    # d k + 1 = 25 directions capped at p + 1 = 3, the same as asking for d = 1
+    np.testing.assert_allclose(capped, subspace_affinity_from_codes(C, 2, 1, 4.0), atol=1e-8)
+    wide = subspace_affinity_from_codes(C, k=2, d=12, alpha=4.0, code_dim=200)
+    np.testing.assert_allclose(wide, subspace_affinity_from_codes(C, 2, 12, 4.0), atol=1e-8)

@@ -159,7 +159,8 @@ class DASC(SubspaceCriticStep, DSCNet):
         """Spectral clustering on the affinity of the current ``C`` (DSC-Net's)."""
         C = self.self_expression_.coefficients().detach().cpu().numpy().astype(np.float64)
         A = subspace_affinity_from_codes(threshold_columns(C, self.rho_), self.n_clusters,
-                                         int(self.subspace_dim), self.alpha_)  # fmt: skip
+                                         int(self.subspace_dim), self.alpha_,
+                                         int(self.autoencoder_.latent_dim))  # fmt: skip
         seed = derive_seed(self.random_state, 6)
         return spectral_labels(A, self.n_clusters, 10, seed)[1]
 
