@@ -65,3 +65,14 @@ def test_seeded_runs_reproduce_and_save_load_round_trips(fitted, subspaces, tmp_
     X, _ = subspaces
     loaded = DASC.load(fitted.save(tmp_path / "m.pt"))
     np.testing.assert_allclose(loaded.transform(X), fitted.transform(X), rtol=1e-5, atol=1e-6)
+
+
+def test_dasc_takes_the_conv_autoencoder_when_asked():
+    rng = np.random.default_rng(0)
+    X = rng.random((24, 64)).astype(np.float32)
+    est = DASC(2, image_shape=(1, 8, 8), autoencoder="conv", conv_channels=(2,),
+               conv_pretrain_epochs=2, epochs=4, adv_start=1, relabel_every=2,
+               subspace_dim=2, random_state=0, device="cpu").fit(X)  # fmt: skip
+    assert est.autoencoder_kind_ == "conv" and est.embedding_.shape == (24, 2 * 4 * 4)
+    assert tuple(est.discriminator_.bases.shape) == (2, 2 * 4 * 4, 2)  # K x code x rank
+    assert DASC(2).autoencoder == "mlp"  # the measured default

@@ -61,6 +61,9 @@ class DASC(SubspaceCriticStep, DSCNet):
         Epochs between spectral clusterings of the current ``C``.
     adv_start : int
         Epochs of DSC-Net before the adversarial game starts.
+    image_shape, autoencoder, conv_channels, conv_kernels, conv_pretrain_epochs
+        As :class:`~deepclust.methods.dscnet.DSCNet`, but ``autoencoder="mlp"`` by
+        default (the setting DASC's quick-tier figures were measured with).
     hidden_dims, latent_dim, pretrained, input_scaling, ae_layerwise_epochs,
     ae_finetune_epochs, ae_lr, device, random_state, verbose, checkpoint_dir,
     checkpoint_every, resume
@@ -109,6 +112,11 @@ class DASC(SubspaceCriticStep, DSCNet):
         n_fake: int = 16,
         relabel_every: int = 20,
         adv_start: int = 50,
+        image_shape: tuple[int, ...] | None = None,
+        autoencoder: str = "mlp",
+        conv_channels: tuple[int, ...] = (15,),
+        conv_kernels: tuple[int, ...] = (3,),
+        conv_pretrain_epochs: Any = "auto",
         hidden_dims: Any = "auto",
         latent_dim: Any = "auto",
         pretrained: Any = None,
@@ -126,6 +134,8 @@ class DASC(SubspaceCriticStep, DSCNet):
         super().__init__(
             n_clusters, lambda1=lambda1, lambda2=lambda2, subspace_dim=subspace_dim,
             alpha=alpha, rho=rho, epochs=epochs, lr=lr, max_samples=max_samples,
+            image_shape=image_shape, autoencoder=autoencoder, conv_channels=conv_channels,
+            conv_kernels=conv_kernels, conv_pretrain_epochs=conv_pretrain_epochs,
             hidden_dims=hidden_dims, latent_dim=latent_dim, pretrained=pretrained,
             input_scaling=input_scaling, ae_layerwise_epochs=ae_layerwise_epochs,
             ae_finetune_epochs=ae_finetune_epochs, ae_lr=ae_lr, device=device,
@@ -145,7 +155,7 @@ class DASC(SubspaceCriticStep, DSCNet):
 
     def _build_modules(self) -> None:
         super()._build_modules()
-        latent = int(self.dims_[-1])
+        latent = int(self.autoencoder_.latent_dim)
         r = min(int(self.subspace_dim), latent) if self.disc_rank == "auto" else self.disc_rank
         self.disc_rank_ = int(min(r, latent))
         self.discriminator_ = SubspaceDiscriminator(self.n_clusters, latent, self.disc_rank_).to(
