@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import os
 import warnings
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import numpy as np
@@ -55,6 +56,37 @@ def _reconstruction_loss(x_hat: torch.Tensor, x: torch.Tensor, kind: str) -> tor
 #: Feature magnitudes beyond this make a linear decoder's squared error overflow float32
 #: gradients within a few steps (seen with raw values around 1e6).
 _LARGE_SCALE = 1e3
+
+
+def train_reconstruction(
+    owner: Any,
+    net: torch.nn.Module,
+    data: torch.Tensor,
+    stage: str,
+    n_epochs: int,
+    batch_size: int,
+    lr: float,
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+) -> None:
+    """Train an autoencoder ``net`` (``net(x) -> (z, x_hat)``) end to end on
+    ``loss_fn(x_hat, x)`` with Adam in mini-batches, through ``owner``'s training loop
+    (history, checkpoints, resume, data parallelism under torchrun)."""
+    opt = adam(net.parameters(), lr=lr)
+    loop = owner._loop(stage, n_epochs, {"network": net, "opt": opt})
+
+    def epoch(_: int) -> dict[str, float]:
+        net.train()
+        total = 0.0
+        for idx in loop.batches(len(data), batch_size):
+            x = data[idx.to(data.device)]
+            loss = loss_fn(net(x)[1], x)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(idx)
+        return {"loss": loop.mean(total)}
+
+    loop.run(epoch)
 
 
 def warn_if_badly_scaled(X: np.ndarray, who: str) -> None:
@@ -274,24 +306,10 @@ class Autoencoder(TorchMixin, PersistenceMixin, TransformerMixin, BaseEstimator)
         loop.run(epoch)
 
     def _finetune(self, data: torch.Tensor, n_epochs: int) -> None:
-        net = self.network_
-        opt = adam(net.parameters(), lr=self.lr)
-        loop = self._loop("ae_finetune", n_epochs, {"network": net, "opt": opt})
-
-        def epoch(_: int) -> dict[str, float]:
-            net.train()
-            total = 0.0
-            for idx in loop.batches(len(data), self.batch_size_):
-                x = data[idx.to(data.device)]
-                _, x_hat = net(x)
-                loss = _reconstruction_loss(x_hat, x, self.loss_)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                total += loss.item() * len(idx)
-            return {"loss": loop.mean(total)}
-
-        loop.run(epoch)
+        train_reconstruction(
+            self, self.network_, data, "ae_finetune", n_epochs, self.batch_size_, self.lr,
+            lambda x_hat, x: _reconstruction_loss(x_hat, x, self.loss_),
+        )  # fmt: skip
 
     # -------------------------------------------------------------- inference
     def transform(self, X: Any) -> np.ndarray:

@@ -135,3 +135,15 @@ def test_post_processing_keeps_no_more_directions_than_the_codes_have():
     np.testing.assert_allclose(capped, subspace_affinity_from_codes(C, 2, 1, 4.0), atol=1e-8)
     wide = subspace_affinity_from_codes(C, k=2, d=12, alpha=4.0, code_dim=200)
     np.testing.assert_allclose(wide, subspace_affinity_from_codes(C, 2, 12, 4.0), atol=1e-8)
+
+
+def test_a_given_pretrained_autoencoder_wins_over_the_conv_default():
+    from deepclust.pretraining import Autoencoder
+
+    X, _ = _pattern_images(10, np.random.default_rng(1))
+    ae = Autoencoder(hidden_dims=(16,), latent_dim=4, layerwise_epochs=0, finetune_epochs=2,
+                     random_state=0, device="cpu").fit(X)  # fmt: skip
+    est = DSCNet(3, image_shape=(1, 12, 12), pretrained=ae, epochs=2, subspace_dim=1,
+                 random_state=0, device="cpu").fit(X)  # fmt: skip
+    assert est.autoencoder_kind_ == "mlp" and est.embedding_.shape == (30, 4)
+    assert (est.epochs_, est.alpha_, est.rho_) == (2, 4.0, 1.0)  # the MLP's published settings

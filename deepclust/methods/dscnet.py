@@ -32,7 +32,7 @@ from ..base import DeepClusterer
 from ..exceptions import DataError
 from ..nn.autoencoders import MLPAutoencoder
 from ..nn.conv_autoencoder import ConvAutoencoder
-from ..pretraining import UsesAutoencoder, auto_epochs
+from ..pretraining import UsesAutoencoder, auto_epochs, train_reconstruction
 from ..training import adam
 from ..validation import (
     AUTO,
@@ -43,6 +43,9 @@ from ..validation import (
     positive_real,
 )
 from .classic import spectral_labels
+
+#: Batch size of the convolutional autoencoder's pretraining.
+CONV_BATCH = 128
 
 
 class SelfExpression(nn.Module):
@@ -144,7 +147,8 @@ class DSCNet(UsesAutoencoder, DeepClusterer):
         ``(15,)`` and ``(3,)``; its ORL network: ``(3, 3, 5)`` and ``(3, 3, 3)``).
     conv_pretrain_epochs : int or "auto"
         Reconstruction epochs of the convolutional autoencoder (Adam, ``ae_lr``, batches
-        of 128); ``"auto"``: about 2,000 steps, 20-500 epochs.
+        of 128); ``"auto"``: about 2,000 steps, 20-500 epochs. A ``pretrained`` (MLP)
+        autoencoder takes precedence over ``autoencoder="auto"``.
     hidden_dims, latent_dim, pretrained, ae_layerwise_epochs, ae_finetune_epochs, ae_lr
         The MLP autoencoder (see :class:`~deepclust.pretraining.Autoencoder`).
     input_scaling : {"auto", "max", "standardize", "none"}
@@ -252,11 +256,16 @@ class DSCNet(UsesAutoencoder, DeepClusterer):
             )
         kind = self.autoencoder
         if kind == "auto":
-            kind = "conv" if shape is not None else "mlp"
+            # a given pretrained (MLP) autoencoder is used as given, images or not
+            kind = "conv" if shape is not None and self.pretrained is None else "mlp"
         if kind == "conv" and shape is None:
             raise DataError("autoencoder='conv' needs images: pass image_shape=(C, H, W)")
         self.autoencoder_kind_, self.image_shape_ = kind, shape
-        conv = kind == "conv"
+
+    def _resolve_schedule(self) -> None:
+        """``epochs_``, ``alpha_``, ``rho_``: the given values, or those published with
+        the network (``"auto"``; see the class docstring)."""
+        conv = self.autoencoder_kind_ == "conv"
         self.epochs_ = (40 if conv else 200) if self.epochs == "auto" else int(self.epochs)
         self.alpha_ = (8.0 if conv else 4.0) if self.alpha == "auto" else float(self.alpha)
         self.rho_ = (0.04 if conv else 1.0) if self.rho == "auto" else float(self.rho)
@@ -268,6 +277,7 @@ class DSCNet(UsesAutoencoder, DeepClusterer):
                 f"max_samples={self.max_samples}; subsample, or use a linear-cost method"
             )
         self._resolve_autoencoder(X.shape[1])
+        self._resolve_schedule()
         self.n_samples_ = len(X)
         data = self._as_tensor(X)
         if self.autoencoder_kind_ == "conv":
@@ -282,26 +292,14 @@ class DSCNet(UsesAutoencoder, DeepClusterer):
         self._finish(data)
 
     def _pretrain_conv(self, data: torch.Tensor) -> None:
-        """The convolutional autoencoder on the reconstruction error alone (Adam)."""
-        ae, batch = self.autoencoder_, 128
+        """The convolutional autoencoder on the summed squared reconstruction error."""
         n_epochs = self.conv_pretrain_epochs
         if n_epochs == "auto":
-            n_epochs = auto_epochs(len(data), batch, 2000, 20, 500)
-        opt = adam(ae.parameters(), lr=self.ae_lr)
-        loop = self._loop("conv_pretrain", int(n_epochs), {"autoencoder": ae, "opt": opt})
-
-        def epoch(_: int) -> dict[str, float]:
-            total = 0.0
-            for idx in loop.batches(len(data), batch):
-                x = data[idx.to(data.device)]
-                loss = (ae(x)[1] - x).pow(2).sum(1).mean()
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                total += float(loss.detach()) * len(idx)
-            return {"recon": total / len(data)}
-
-        loop.run(epoch)
+            n_epochs = auto_epochs(len(data), CONV_BATCH, 2000, 20, 500)
+        train_reconstruction(
+            self, self.autoencoder_, data, "conv_pretrain", int(n_epochs), CONV_BATCH,
+            self.ae_lr, lambda x_hat, x: (x_hat - x).pow(2).sum(1).mean(),
+        )  # fmt: skip
 
     def _train(self, data: torch.Tensor) -> None:
         ae, se = self.autoencoder_, self.self_expression_
