@@ -98,7 +98,7 @@ def subspace_affinity_from_codes(
     It keeps ``d k + 1`` singular directions of the symmetrised ``C``; with ``code_dim``
     (the codes' dimension ``p``) at most ``p + 1``: ``C`` fitted to ``n`` codes of
     dimension ``p`` has rank about ``p``, and the directions beyond it are noise (on
-    3-D codes of two manifolds they took ACC from 0.97 to 0.63, RESULTS.md session 7).
+    3-D codes of two manifolds they took ACC from 0.96 to 0.63, RESULTS.md session 7).
     """
     C = 0.5 * (C + C.T)
     r = int(min(d * k + 1, C.shape[0] - 1))
