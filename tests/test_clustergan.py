@@ -62,3 +62,24 @@ def test_seeded_runs_reproduce_and_save_load_round_trips(fitted, blobs, tmp_path
     loaded = ClusterGAN.load(fitted.save(tmp_path / "m.pt"))
     np.testing.assert_allclose(loaded.predict_proba(X), fitted.predict_proba(X), rtol=1e-4,
                                atol=1e-6)  # fmt: skip
+
+
+def test_kmeans_and_argmax_assignments_of_one_trained_model(fitted, blobs):
+    """``assign="kmeans"`` (default, the authors' evaluation) labels by the nearest k-means
+    centre of ``[E_n(x), softmax(E_c(x))]``; ``"argmax"`` by ``argmax softmax(E_c(x))``;
+    training is the same either way (same seed, same proba)."""
+    X, y = blobs
+    code = fitted.embedding_
+    np.testing.assert_allclose(code[:, ND:], fitted.proba_)
+    d2 = ((code[:, None, :] - fitted.cluster_centers_[None]) ** 2).sum(-1)
+    np.testing.assert_array_equal(d2.argmin(1), fitted.labels_)
+    argmax = ClusterGAN(**{**fitted.get_params(), "assign": "argmax"}).fit(X)
+    np.testing.assert_allclose(argmax.proba_, fitted.proba_, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(argmax.labels_, argmax.proba_.argmax(1))
+    np.testing.assert_array_equal(argmax.predict(X), argmax.labels_)
+    assert cluster_accuracy(y, argmax.labels_) > 0.9
+
+
+def test_unknown_assignment_fails_before_training():
+    with pytest.raises(Exception, match="assign"):
+        ClusterGAN(3, assign="nearest").fit(np.zeros((10, 2)))

@@ -180,6 +180,22 @@ def test_residual_energy_and_penalties_by_hand():
     assert float(cross_subspace_penalty(same)) == pytest.approx(2 * 4.0)
 
 
+def test_residual_energy_expansion_matches_the_explicit_projection():
+    """The expanded form equals ``||z - U U^T z||^2`` for bases that are not orthonormal
+    (the discriminator's bases drift between steps), values and gradients."""
+    gen = torch.Generator().manual_seed(0)
+    z = torch.randn(7, 5, generator=gen, dtype=torch.float64, requires_grad=True)
+    bases = torch.randn(3, 5, 2, generator=gen, dtype=torch.float64, requires_grad=True)
+    projection = torch.einsum("nkr,kdr->nkd", torch.einsum("nd,kdr->nkr", z, bases), bases)
+    explicit = (z.unsqueeze(1) - projection).pow(2).sum(-1)
+    expanded = residual_energy(z, bases)
+    torch.testing.assert_close(expanded, explicit)
+    g_explicit = torch.autograd.grad(explicit.sum(), (z, bases))
+    g_expanded = torch.autograd.grad(residual_energy(z, bases).sum(), (z, bases))
+    for a, b in zip(g_expanded, g_explicit, strict=True):
+        torch.testing.assert_close(a, b)
+
+
 def test_discriminator_hinge_by_hand():
     bases = torch.eye(2)[:, :, None].contiguous()  # U_0 = e1, U_1 = e2
     real = torch.tensor([[1.0, 0.5], [0.2, 3.0]])  # energies on own subspace: 0.25, 0.04

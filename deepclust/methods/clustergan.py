@@ -13,7 +13,13 @@ vector clusterer:
   ``E D(x) - E D(G(z))`` minus the gradient penalty ``lambda_gp (||grad D||_2 - 1)^2``
   on interpolates; ``G`` and ``E`` minimise ``-E D(G(z)) + beta_n ||z_n - E_n(G(z))||^2
   + beta_c CE(z_c, E_c(G(z)))``; ``n_critic`` critic steps per generator step.
-* Labels (§3.3): ``argmax`` of ``E_c(x)`` on the real data.
+* Labels (§3.3): the real data are mapped to the latent space by ``E``; by default
+  (``assign="kmeans"``) k-means clusters the whole latent code ``[E_n(x),
+  softmax(E_c(x))]``, which is how the authors' code scores ClusterGAN (k-means on the
+  inferred latent, the noise part included whenever ``beta_n > 0``);
+  ``assign="argmax"`` takes ``argmax E_c(x)`` directly. The argmax leaves clusters empty
+  whenever the generator has not given every one-hot its own mode (seen on small data:
+  ORL, two seeds of three), which k-means cannot.
 
 Networks are fully connected (the paper's synthetic and single-cell architecture:
 two hidden layers of leaky ReLU; batch norm in ``G``).
@@ -26,11 +32,13 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 import torch.nn.functional as F
+from sklearn.cluster import KMeans as _SkKMeans
 from torch import nn
 
 from ..base import DeepClusterer
 from ..nn.mlp import batched_apply
 from ..training import adam
+from ..utils import derive_seed
 from ..validation import (
     N_CLUSTERS,
     StrOptions,
@@ -98,6 +106,11 @@ class ClusterGAN(DeepClusterer):
         Generator/encoder steps (each after ``n_critic`` critic steps on random real
         batches; logged in rounds of 100), batch (64) and Adam rate (1e-4, betas 0.5
         and 0.9).
+    assign : {"kmeans", "argmax"}
+        Final labels: k-means (``kmeans_n_init`` starts) on ``[E_n(x), softmax(E_c(x))]``
+        (the authors' evaluation), or ``argmax E_c(x)``.
+    kmeans_n_init : int
+        k-means restarts for ``assign="kmeans"``.
     input_scaling : {"auto", "max", "standardize", "none"}
         See :mod:`deepclust.scaling`.
     device, random_state, verbose, checkpoint_dir, checkpoint_every, resume
@@ -107,9 +120,12 @@ class ClusterGAN(DeepClusterer):
     ----------
     labels_ : ndarray (n_samples,)
     proba_ : ndarray (n_samples, K)
-        ``softmax(E_c(x))``.
+        ``softmax(E_c(x))`` (its argmax is ``labels_`` only with ``assign="argmax"``).
     embedding_ : ndarray (n_samples, noise_dim + K)
-        ``[E_n(x), E_c(x)]``.
+        ``[E_n(x), softmax(E_c(x))]``, the code k-means clusters.
+    cluster_centers_ : ndarray (K, noise_dim + K)
+        k-means centres in ``embedding_`` space (``assign="kmeans"``; ``predict`` uses
+        them).
     history_ : list of dict
         Critic loss, generator loss, both inversion terms per epoch.
     """
@@ -126,6 +142,8 @@ class ClusterGAN(DeepClusterer):
         "iterations": [positive_int()],
         "batch_size": [positive_int()],
         "lr": [positive_real()],
+        "assign": [StrOptions({"kmeans", "argmax"})],
+        "kmeans_n_init": [positive_int()],
         "input_scaling": [StrOptions({"auto", "max", "standardize", "none"})],
     }
 
@@ -143,6 +161,8 @@ class ClusterGAN(DeepClusterer):
         iterations: int = 3000,
         batch_size: int = 64,
         lr: float = 1e-4,
+        assign: str = "kmeans",
+        kmeans_n_init: int = 20,
         input_scaling: str = "auto",
         device: str = "auto",
         random_state: int | None = None,
@@ -162,6 +182,8 @@ class ClusterGAN(DeepClusterer):
         self.iterations = iterations
         self.batch_size = batch_size
         self.lr = lr
+        self.assign = assign
+        self.kmeans_n_init = kmeans_n_init
         self.input_scaling = input_scaling
         self.device = device
         self.random_state = random_state
@@ -248,32 +270,47 @@ class ClusterGAN(DeepClusterer):
 
     @torch.no_grad()
     def _encode(self, data: torch.Tensor) -> torch.Tensor:
+        """``[E_n(x), softmax(E_c(x))]``: the latent code the labels come from."""
         self.encoder_.eval()
-        out = batched_apply(lambda x: torch.cat(self.encoder_(x), dim=1), data)
+
+        def code(x: torch.Tensor) -> torch.Tensor:
+            z_n, logits = self.encoder_(x)
+            return torch.cat([z_n, torch.softmax(logits, dim=1)], dim=1)
+
+        out = batched_apply(code, data)
         self.encoder_.train()
         return out
 
     def _finish(self, data: torch.Tensor) -> None:
-        code = self._encode(data)
-        logits = code[:, int(self.noise_dim) :]
-        self.proba_ = torch.softmax(logits, dim=1).cpu().numpy()
-        self.embedding_ = code.cpu().numpy()
-        self.labels_ = self.proba_.argmax(1).astype(np.int64)
+        code = self._encode(data).cpu().numpy()
+        self.embedding_ = code
+        self.proba_ = code[:, int(self.noise_dim) :]
+        if self.assign == "kmeans":
+            km = _SkKMeans(self.n_clusters, n_init=int(self.kmeans_n_init),
+                           random_state=derive_seed(self.random_state, 7)).fit(code)  # fmt: skip
+            self.cluster_centers_ = km.cluster_centers_
+            self.labels_ = km.labels_.astype(np.int64)
+        else:
+            self.labels_ = self.proba_.argmax(1).astype(np.int64)
         for m in (self.generator_, self.critic_, self.encoder_):
             m.eval()
 
     # ------------------------------------------------------------- inference
     def predict_proba(self, X: Any) -> np.ndarray:
         """``softmax(E_c(x))`` of new samples."""
-        X = self._validate_new_input(X)
-        code = self._encode(self._as_tensor(X))
-        return torch.softmax(code[:, int(self.noise_dim) :], dim=1).cpu().numpy()
+        return self.transform(X)[:, int(self.noise_dim) :]
 
     def predict(self, X: Any) -> np.ndarray:
-        return self.predict_proba(X).argmax(1).astype(np.int64)
+        """The nearest k-means centre of the latent code (``assign="kmeans"``), or the
+        argmax of ``softmax(E_c(x))``."""
+        code = self.transform(X)
+        if self.assign == "argmax":
+            return code[:, int(self.noise_dim) :].argmax(1).astype(np.int64)
+        d2 = ((code[:, None, :] - self.cluster_centers_[None]) ** 2).sum(-1)
+        return d2.argmin(1).astype(np.int64)
 
     def transform(self, X: Any) -> np.ndarray:
-        """``[E_n(x), E_c(x)]`` of new samples."""
+        """``[E_n(x), softmax(E_c(x))]`` of new samples."""
         X = self._validate_new_input(X)
         return self._encode(self._as_tensor(X)).cpu().numpy()
 

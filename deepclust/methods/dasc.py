@@ -21,7 +21,10 @@ current clustering.
 
 The generator and the discriminator alternate one full-batch step each; the
 adversarial term starts after ``adv_start`` epochs of plain DSC-Net, so that the first
-clusters come from a trained ``C``.
+clusters come from a trained ``C``. Images get DSC-Net's convolutional autoencoder (the
+generator DASC was published with) and its schedule: 40 epochs of DSC-Net, then 60
+adversarial epochs (three relabellings); feature vectors get the MLP autoencoder, 50
+plain and 150 adversarial epochs.
 """
 
 from __future__ import annotations
@@ -46,8 +49,11 @@ class DASC(SubspaceCriticStep, DSCNet):
 
     Parameters
     ----------
-    n_clusters, lambda1, lambda2, subspace_dim, alpha, rho, epochs, lr, max_samples
+    n_clusters, lambda1, lambda2, subspace_dim, alpha, rho, lr, max_samples
         As :class:`~deepclust.methods.dscnet.DSCNet` (the generator).
+    epochs : int or "auto"
+        All epochs, plain and adversarial (``"auto"``: 100 with the convolutional
+        autoencoder, 200 with the MLP one).
     lambda_adv : float
         Weight of the generator's adversarial term.
     disc_rank : int or "auto"
@@ -59,11 +65,12 @@ class DASC(SubspaceCriticStep, DSCNet):
         Real points and fakes per cluster.
     relabel_every : int
         Epochs between spectral clusterings of the current ``C``.
-    adv_start : int
-        Epochs of DSC-Net before the adversarial game starts.
+    adv_start : int or "auto"
+        Epochs of DSC-Net before the adversarial game starts (``"auto"``: DSC-Net's own
+        40 with the convolutional autoencoder, 50 with the MLP one).
     image_shape, autoencoder, conv_channels, conv_kernels, conv_pretrain_epochs
-        As :class:`~deepclust.methods.dscnet.DSCNet`, but ``autoencoder="mlp"`` by
-        default (the setting DASC's quick-tier figures were measured with).
+        As :class:`~deepclust.methods.dscnet.DSCNet` (``"auto"``: the convolutional
+        autoencoder for images).
     hidden_dims, latent_dim, pretrained, input_scaling, ae_layerwise_epochs,
     ae_finetune_epochs, ae_lr, device, random_state, verbose, checkpoint_dir,
     checkpoint_every, resume
@@ -87,7 +94,7 @@ class DASC(SubspaceCriticStep, DSCNet):
         "n_real": [positive_int()],
         "n_fake": [positive_int()],
         "relabel_every": [positive_int()],
-        "adv_start": [non_negative_int()],
+        "adv_start": [AUTO, non_negative_int()],
     }
 
     def __init__(
@@ -97,9 +104,9 @@ class DASC(SubspaceCriticStep, DSCNet):
         lambda1: float = 1.0,
         lambda2: float = 150.0,
         subspace_dim: int = 12,
-        alpha: float = 4.0,
-        rho: float = 1.0,
-        epochs: int = 200,
+        alpha: Any = "auto",
+        rho: Any = "auto",
+        epochs: Any = "auto",
         lr: float = 1e-3,
         max_samples: int = 10_000,
         lambda_adv: float = 1.0,
@@ -111,9 +118,9 @@ class DASC(SubspaceCriticStep, DSCNet):
         n_real: int = 16,
         n_fake: int = 16,
         relabel_every: int = 20,
-        adv_start: int = 50,
+        adv_start: Any = "auto",
         image_shape: tuple[int, ...] | None = None,
-        autoencoder: str = "mlp",
+        autoencoder: str = "auto",
         conv_channels: tuple[int, ...] = (15,),
         conv_kernels: tuple[int, ...] = (3,),
         conv_pretrain_epochs: Any = "auto",
@@ -165,6 +172,15 @@ class DASC(SubspaceCriticStep, DSCNet):
             self.n_real, self.n_fake, derive_seed(self.random_state, 5)
         ).to(self.device_)
 
+    def _resolve_schedule(self) -> None:
+        """DSC-Net's ``alpha_``/``rho_``; ``epochs_`` and ``adv_start_`` (see the class
+        docstring)."""
+        super()._resolve_schedule()
+        conv = self.autoencoder_kind_ == "conv"
+        if self.epochs == "auto":
+            self.epochs_ = 100 if conv else 200
+        self.adv_start_ = (40 if conv else 50) if self.adv_start == "auto" else int(self.adv_start)
+
     def _current_labels(self) -> np.ndarray:
         """Spectral clustering on the affinity of the current ``C`` (DSC-Net's)."""
         C = self.self_expression_.coefficients().detach().cpu().numpy().astype(np.float64)
@@ -191,8 +207,8 @@ class DASC(SubspaceCriticStep, DSCNet):
 
         def epoch(e: int) -> dict[str, float]:
             ae.train()
-            adversarial = e >= int(self.adv_start)
-            if adversarial and (e - int(self.adv_start)) % int(self.relabel_every) == 0:
+            adversarial = e >= self.adv_start_
+            if adversarial and (e - self.adv_start_) % int(self.relabel_every) == 0:
                 labels = torch.as_tensor(self._current_labels(), device=self.device_)
                 tables["labels"].copy_(labels)
                 with torch.no_grad():

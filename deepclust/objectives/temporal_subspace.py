@@ -42,10 +42,18 @@ def self_expression_loss(
 
 
 def residual_energy(z: torch.Tensor, bases: torch.Tensor) -> torch.Tensor:
-    """``E(z; U_k) = ||z - U_k U_k^T z||^2`` for every latent and every cluster: ``(n, K)``."""
+    """``E(z; U_k) = ||z - U_k U_k^T z||^2`` for every latent and every cluster: ``(n, K)``.
+
+    Expanded as ``||z||^2 - 2 ||c||^2 + c^T (U_k^T U_k) c`` with ``c = U_k^T z``, exact
+    for any ``U_k`` (orthonormal or not), so that no ``(n, K, D)`` projection is formed:
+    O(n K r D) time and O(n K r) memory, which matters for wide latents (a convolutional
+    code of a 32 x 32 image has thousands of dimensions).
+    """
     coords = torch.einsum("nd,kdr->nkr", z, bases)
-    projection = torch.einsum("nkr,kdr->nkd", coords, bases)
-    return (z.unsqueeze(1) - projection).pow(2).sum(-1)
+    gram = bases.transpose(1, 2) @ bases
+    quad = torch.einsum("nkr,krs,nks->nk", coords, gram, coords)
+    energy = z.pow(2).sum(-1, keepdim=True) - 2.0 * coords.pow(2).sum(-1) + quad
+    return energy.clamp_min(0.0)
 
 
 def orthogonality_penalty(bases: torch.Tensor) -> torch.Tensor:
