@@ -78,21 +78,23 @@ def test_dasc_takes_the_conv_autoencoder_when_asked():
 
 
 def test_auto_schedule_follows_the_autoencoder():
-    """Images: DSC-Net's conv schedule (40 plain epochs, alpha 8, rho 0.04) plus 60
-    adversarial epochs; vectors: the MLP schedule (50 + 150, alpha 4, no threshold)."""
+    """Images: DSC-Net's conv schedule (40 epochs, alpha 8, rho 0.04), adversarial from
+    epoch 20, relabelled every 10; vectors: the MLP one (50 + 150 epochs every 20, alpha 4,
+    no threshold)."""
     rng = np.random.default_rng(0)
     X = rng.random((24, 64)).astype(np.float32)
     images = DASC(2, image_shape=(1, 8, 8))
     images._resolve_autoencoder(X.shape[1])
     images._resolve_schedule()
     assert images.autoencoder_kind_ == "conv"
-    assert (images.epochs_, images.adv_start_, images.alpha_, images.rho_) == (100, 40, 8.0, 0.04)
+    schedule = (images.epochs_, images.adv_start_, images.relabel_every_)
+    assert schedule == (40, 20, 10) and (images.alpha_, images.rho_) == (8.0, 0.04)
     vectors = DASC(2)
     vectors._resolve_autoencoder(X.shape[1])
     vectors._resolve_schedule()
     assert vectors.autoencoder_kind_ == "mlp"
-    schedule = (vectors.epochs_, vectors.adv_start_, vectors.alpha_, vectors.rho_)
-    assert schedule == (200, 50, 4.0, 1.0)
+    schedule = (vectors.epochs_, vectors.adv_start_, vectors.relabel_every_)
+    assert schedule == (200, 50, 20) and (vectors.alpha_, vectors.rho_) == (4.0, 1.0)
     given = DASC(2, epochs=30, adv_start=7, image_shape=(1, 8, 8))
     given._resolve_autoencoder(X.shape[1])
     given._resolve_schedule()
