@@ -16,6 +16,7 @@ import scipy.io
 from deepclust.data import hsi
 from deepclust.data.hsi import (
     SCENES,
+    band_pca,
     extract_patches,
     iter_patches,
     load_houston2013,
@@ -479,6 +480,56 @@ def test_patch_features_equal_pca_of_all_patches_when_fitted_on_all():
     # Components are defined up to sign.
     signs = np.sign(np.sum(feats * ref, axis=0))
     np.testing.assert_allclose(feats * signs, ref, atol=1e-3)
+
+
+@pytest.mark.parametrize("standardize", [True, False])
+def test_band_pca_equals_the_dense_pca(standardize):
+    """Streamed statistics give the dense PCA: same subspace, same projection up to the
+    sign of each component, float64 statistics; the sign rule makes it deterministic."""
+    rng = np.random.default_rng(3)
+    cube = (rng.random((9, 7, 6)) * [1, 2, 3, 4, 5, 0.1]).astype(np.float32)
+    cube[..., 2] += cube[..., 0] * 3  # correlated bands
+    flat = cube.reshape(-1, 6).astype(np.float64)
+    z = flat - flat.mean(0)
+    if standardize:
+        z /= flat.std(0)
+    _, _, vt = np.linalg.svd(z, full_matrices=False)
+    pca = band_pca(cube, 3, standardize=standardize)
+    for got, want in zip(pca.components, vt[:3], strict=True):
+        assert abs(float(got @ want)) == pytest.approx(1.0, abs=1e-9)
+        assert got[np.abs(got).argmax()] > 0  # the sign rule
+    out = pca.transform(cube)
+    assert out.shape == (9, 7, 3) and out.dtype == np.float32
+    np.testing.assert_allclose(out.reshape(-1, 3), z @ pca.components.T, rtol=1e-5, atol=1e-5)
+
+
+def test_band_pca_of_a_memory_mapped_cube_streams(tmp_path, monkeypatch):
+    """A memmap is read block by block: the peak allocation stays far below one float64
+    copy of the cube, and the result equals the in-memory one."""
+    import deepclust.data.hsi as hsi
+
+    monkeypatch.setattr(hsi, "_BLOCK_VALUES", 1 << 12)
+    rng = np.random.default_rng(4)
+    path = tmp_path / "scene.npy"
+    np.save(path, rng.random((200, 150, 12)).astype(np.float32))
+    cube = np.load(path, mmap_mode="r")
+    tracemalloc.start()
+    try:
+        pca = band_pca(cube, 4)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < cube.size * 8 / 20, f"peak {peak / 2**20:.1f} MiB"
+    dense = band_pca(np.array(cube), 4)
+    np.testing.assert_allclose(pca.components, dense.components, atol=1e-10)
+    np.testing.assert_allclose(pca.transform(cube), dense.transform(np.array(cube)), atol=1e-5)
+
+
+def test_band_pca_refuses_bad_input():
+    with pytest.raises(ConfigError, match="n_components"):
+        band_pca(np.zeros((4, 4, 3)), 4)
+    with pytest.raises(DataError, match="bands on the last axis"):
+        band_pca(np.zeros(5), 1)
 
 
 def test_patch_features_stream_big_scene_in_bounded_memory():

@@ -135,6 +135,21 @@ def test_resume_matches_uninterrupted(scene, tmp_path, monkeypatch):
     assert resumed.best_epoch_ == full.best_epoch_
 
 
+def test_a_memory_mapped_scene_gives_the_in_memory_result(scene, tmp_path):
+    """The scene may be a memmap (larger than memory): validation and preprocessing read
+    it in blocks, and the fit equals the in-memory one; the file is not modified."""
+    path = tmp_path / "scene.npy"
+    np.save(path, scene.cube)
+    before = path.read_bytes()
+    mapped = np.load(path, mmap_mode="r")
+    a = fit(scene, epochs=3, pretrain_epochs=2)
+    b = SCDSC(n_clusters=3, random_state=0, **{**FAST, "epochs": 3, "pretrain_epochs": 2})
+    b.fit(mapped, mask=scene.mask)
+    np.testing.assert_array_equal(a.label_map_, b.label_map_)
+    np.testing.assert_array_equal(b.predict(mapped), a.predict(scene.cube))
+    assert path.read_bytes() == before
+
+
 def test_bad_input(scene):
     with pytest.raises(DataError, match="rows, cols, bands"):
         SCDSC(3).fit(scene.X)

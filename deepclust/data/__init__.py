@@ -13,6 +13,8 @@ _MODULES = {
     "climate": ["climate_sequences", "load_climate", "to_tabular"],
     "container": ["Dataset"],
     "hsi": [
+        "BandPCA",
+        "band_pca",
         "extract_patches",
         "iter_patches",
         "load_houston2013",

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -37,6 +38,8 @@ __all__ = [
     "load_trento",
     "patch_features",
     "pca_reduce",
+    "BandPCA",
+    "band_pca",
     "standardize_bands",
 ]
 
@@ -1019,6 +1022,86 @@ def standardize_bands(cube: np.ndarray) -> np.ndarray:
     return out.reshape(arr.shape)
 
 
+@dataclass(frozen=True)
+class BandPCA:
+    """Principal components of a cube's spectra, fitted block by block (:func:`band_pca`).
+
+    ``transform`` maps spectra ``x`` to ``((x - mean) * scale) @ components.T``.
+    """
+
+    mean: np.ndarray  # (bands,) float64
+    scale: np.ndarray  # (bands,) float64: 1 / band sd when standardised, else ones
+    components: np.ndarray  # (n_components, bands) float64, rows orthonormal
+
+    def transform(self, cube: np.ndarray) -> np.ndarray:
+        """Project every spectrum of ``cube`` (``(..., bands)``), block by block: float32
+        ``(..., n_components)``; no full-size float64 temporary."""
+        arr = np.asarray(cube)
+        flat = arr.reshape(-1, arr.shape[-1])
+        out = np.empty((flat.shape[0], len(self.components)), dtype=np.float32)
+        w = (self.components * self.scale).T  # (bands, c): scaling folded into the projection
+        shift = self.mean @ w
+        step = _block_rows(flat.shape[1])
+        for i in range(0, flat.shape[0], step):
+            out[i : i + step] = flat[i : i + step].astype(np.float64) @ w - shift
+        return out.reshape(*arr.shape[:-1], len(self.components))
+
+
+def band_pca(cube: np.ndarray, n_components: int, *, standardize: bool = True) -> BandPCA:
+    """PCA of a cube's spectra from streamed statistics: memory O(bands^2), not O(pixels).
+
+    Three passes over ``rows*cols`` spectra in blocks (a memory-mapped cube is read, never
+    loaded whole): band means, band variances (two-pass, stable), then the ``bands x
+    bands`` covariance of the centred (and, with ``standardize``, unit-variance) spectra,
+    accumulated in float64. The components are its leading eigenvectors, each signed so
+    that its largest-magnitude loading is positive (deterministic). A band of zero
+    variance gets scale 0 when standardising (it then carries nothing).
+
+    Parameters
+    ----------
+    cube : ndarray of shape (rows, cols, bands) or (n_pixels, bands)
+    n_components : int
+        ``1 <= n_components <= bands``.
+    standardize : bool, default True
+        Standardise each band before the PCA (SCDSC's preprocessing) or only centre it.
+
+    Returns
+    -------
+    BandPCA
+    """
+    arr = np.asarray(cube)
+    if arr.ndim < 2 or arr.dtype.kind not in "biuf":
+        raise DataError(
+            f"cube has shape {arr.shape} and dtype {arr.dtype}; expected numbers with bands "
+            "on the last axis"
+        )
+    flat = arr.reshape(-1, arr.shape[-1])
+    n, b = flat.shape
+    if isinstance(n_components, bool) or not isinstance(n_components, (int, np.integer)):
+        raise ConfigError(f"n_components must be an integer; got {n_components!r}")
+    if not 1 <= n_components <= b or n == 0:
+        raise ConfigError(
+            f"n_components={n_components} for {n} spectra of {b} bands; expected "
+            f"1 <= n_components <= {b} and at least one spectrum"
+        )
+    step = _block_rows(b)
+    blocks = range(0, n, step)
+    mean = sum(flat[i : i + step].sum(axis=0, dtype=np.float64) for i in blocks) / n
+    scale = np.ones(b)
+    if standardize:
+        var = sum(((flat[i : i + step] - mean) ** 2).sum(axis=0) for i in blocks) / n
+        std = np.sqrt(var)
+        scale = np.divide(1.0, std, out=np.zeros_like(std), where=std > 0)
+    cov = np.zeros((b, b))
+    for i in blocks:
+        z = (flat[i : i + step] - mean) * scale
+        cov += z.T @ z
+    _, evecs = np.linalg.eigh(cov / n)
+    comps = evecs[:, ::-1][:, : int(n_components)].T.copy()
+    signs = np.sign(comps[np.arange(len(comps)), np.abs(comps).argmax(1)])
+    return BandPCA(mean=mean, scale=scale, components=comps * signs[:, None])
+
+
 def pca_reduce(
     X: np.ndarray, n_components: int, *, random_state: int | None = None
 ) -> tuple[np.ndarray, Any]:
@@ -1208,8 +1291,9 @@ def patch_features(
         patches; this equals per-feature standardisation of the flattened patches up to
         the mirrored borders, without a pass over all patches.
     band_components : int, optional
-        First reduce the spectra to this many principal components (e.g. 8), so patches
-        have ``size**2 * band_components`` features.
+        First reduce the spectra to this many principal components (e.g. 8; exact PCA of
+        the centred spectra from streamed statistics, :func:`band_pca`), so patches have
+        ``size**2 * band_components`` features.
     fit_samples : int, default 20000
         The PCA is fitted on a random subsample of at most this many patches (further
         capped at 512 MiB of float32 patches, but never below ``n_components``), then
@@ -1237,7 +1321,8 @@ def patch_features(
         raise DataError("indices is empty; expected at least one pixel")
     work = arr
     if band_components is not None:
-        work = pca_reduce(work, band_components, random_state=random_state)[0]
+        # streamed statistics: a memory-mapped scene is read in blocks, never copied whole
+        work = band_pca(work, band_components, standardize=False).transform(work)
     if standardize:
         work = standardize_bands(work)
     elif work.dtype.kind != "f":

@@ -37,7 +37,8 @@ from sklearn.cluster import KMeans as _SkKMeans
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from ..base import DeepClusterer, check_not_constant
+from ..base import DeepClusterer
+from ..data.hsi import BandPCA, _count_nonfinite, band_pca
 from ..exceptions import ConfigError, DataError
 from ..nn.conv import PatchAutoencoder, PatchSource
 from ..objectives.assignment import kl_divergence, target_distribution
@@ -96,6 +97,24 @@ def init_bases(
             basis = np.linalg.qr(filled)[0][:, :r]
         blocks.append(basis)
     return np.hstack(blocks).astype(np.float32)
+
+
+def _check_region_varies(cube: np.ndarray, region: np.ndarray) -> None:
+    """Refuse a scene whose pixels inside ``region`` all have one spectrum (nothing to
+    cluster); row block by row block, so a memory-mapped scene is not loaded whole."""
+    first = None
+    step = max(1, (1 << 22) // max(1, cube.shape[1] * cube.shape[2]))
+    for r in range(0, cube.shape[0], step):
+        block = np.asarray(cube[r : r + step])[region[r : r + step]]
+        if len(block) == 0:
+            continue
+        if first is None:
+            first = block[0].copy()
+        if not bool((block == first).all()):
+            return
+    n = int(region.sum())
+    if n >= 2:
+        raise DataError(f"all {n} samples are identical: nothing to cluster")
 
 
 class _Best:
@@ -320,7 +339,7 @@ class SCDSC(DeepClusterer):
             )
         if not np.issubdtype(cube.dtype, np.number):
             raise DataError(f"the scene must be numeric, got dtype {cube.dtype}")
-        bad = int((~np.isfinite(cube)).sum())
+        bad = _count_nonfinite(cube)[0]  # in blocks: a memory-mapped scene stays on disk
         if bad:
             raise DataError(f"the scene contains {bad} NaN or infinite values; expected finite")
         self.n_features_in_ = int(cube.shape[2])
@@ -363,7 +382,7 @@ class SCDSC(DeepClusterer):
         cube = self._validate_fit_input(X)
         shape = (int(cube.shape[0]), int(cube.shape[1]))
         region = self._check_mask(mask, shape)
-        check_not_constant(cube[region])
+        _check_region_varies(cube, region)
         self._check_n_clusters(int(region.sum()))
         self._check_params()
         self._begin_fit(cube, region)
@@ -403,24 +422,30 @@ class SCDSC(DeepClusterer):
         self.timings_[stage] = time.perf_counter() - tic
 
     def _preprocess_fit(self, cube: np.ndarray, pixels: np.ndarray) -> torch.Tensor:
-        """Band standardisation and PCA on the whole scene, then channel scaling (§4.2)."""
-        flat = cube.reshape(-1, cube.shape[2]).astype(np.float64)
-        self.band_mean_ = flat.mean(0)
-        sd = flat.std(0)
-        self.band_std_ = np.where(sd > 0, sd, 1.0)
-        z = (flat - self.band_mean_) / self.band_std_
-        c = min(self.n_components, z.shape[1])
-        # PCA by SVD of the covariance (bands x bands): O(n b^2), no n x n matrix.
-        cov = (z.T @ z) / len(z)
-        evals, evecs = np.linalg.eigh(cov)
-        self.pca_components_ = evecs[:, ::-1][:, :c].T.copy()
-        pcs = z @ self.pca_components_.T
-        self.channel_mean_ = pcs[pixels].mean(0)
-        csd = pcs[pixels].std(0)
+        """Band standardisation and PCA on the whole scene, then channel scaling (§4.2).
+
+        The statistics and the projection stream over row blocks (:func:`band_pca`): peak
+        memory is the ``pixels x n_components`` result, not the scene, which may be a
+        memory-mapped array larger than memory."""
+        pca = band_pca(cube, min(self.n_components, cube.shape[2]), standardize=True)
+        self.band_mean_ = pca.mean
+        self.band_std_ = np.divide(1.0, pca.scale, out=np.ones_like(pca.scale),
+                                   where=pca.scale > 0)  # fmt: skip
+        self.pca_components_ = pca.components
+        pcs = pca.transform(cube).reshape(-1, len(pca.components))
+        chosen = pcs[pixels].astype(np.float64)
+        self.channel_mean_ = chosen.mean(0)
+        csd = chosen.std(0)
+        del chosen
         if self.input_scaling == "global":
             csd = np.full_like(csd, np.sqrt((csd**2).mean()))
         self.channel_std_ = np.where(csd > 0, csd, 1.0)
         return self._image_tensor(pcs, cube.shape[:2])
+
+    def _band_pca(self) -> BandPCA:
+        """The fitted band preprocessing as a streamed projection (``predict``)."""
+        scale = np.divide(1.0, self.band_std_)
+        return BandPCA(mean=self.band_mean_, scale=scale, components=self.pca_components_)
 
     def _image_tensor(self, pcs: np.ndarray, shape: tuple[int, int]) -> torch.Tensor:
         scaled = (pcs - self.channel_mean_) / self.channel_std_
@@ -715,8 +740,9 @@ class SCDSC(DeepClusterer):
             raise DataError(
                 f"expected a scene (rows, cols, {self.n_features_in_}); got shape {cube.shape}"
             )
-        flat = (cube.reshape(-1, cube.shape[2]) - self.band_mean_) / self.band_std_
-        image = self._image_tensor(flat @ self.pca_components_.T, cube.shape[:2])
+        image = self._image_tensor(
+            self._band_pca().transform(cube).reshape(-1, len(self.pca_components_)), cube.shape[:2]
+        )
         source = PatchSource(image, self.patch_size)
         every = torch.arange(cube.shape[0] * cube.shape[1], device=self.device_)
         s = self._assign(source, every)
