@@ -92,6 +92,22 @@ def test_subspaces_are_low_rank_and_orthonormal():
         make_subspaces(ambient_dim=4, subspace_dim=5)
 
 
+def test_hsi_scene_written_into_a_memory_map(tmp_path):
+    """``out=``: the cube goes into a memmapped .npy (scenes larger than memory), with the
+    values of the in-memory scene; a wrong buffer is refused."""
+    path = tmp_path / "scene.npy"
+    buffer = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(30, 40, 12))
+    mapped = make_hsi_scene((30, 40), n_bands=12, n_classes=3, mixing=1, random_state=5,
+                            out=buffer)  # fmt: skip
+    buffer.flush()
+    plain = make_hsi_scene((30, 40), n_bands=12, n_classes=3, mixing=1, random_state=5)
+    assert np.shares_memory(mapped.cube, buffer)
+    np.testing.assert_array_equal(np.load(path), plain.cube)
+    np.testing.assert_array_equal(mapped.y, plain.y)
+    with pytest.raises(ConfigError, match="expected \\(30, 40, 12\\) float32"):
+        make_hsi_scene((30, 40), n_bands=12, out=np.zeros((30, 40, 12)))
+
+
 def test_hsi_scene_layout_coherence_and_separability():
     ds = make_hsi_scene((60, 70), n_bands=30, n_classes=5, random_state=0)
     assert ds.kind == "hsi" and ds.grid_shape == (60, 70) and ds.unlabelled == 0

@@ -241,6 +241,17 @@ def _mixed_abundances(full: np.ndarray, k: int, mixing: int) -> np.ndarray:
     return uniform_filter(onehot, size=(2 * mixing + 1, 2 * mixing + 1, 1), mode="nearest")
 
 
+def _cube_buffer(out: np.ndarray | None, shape: tuple[int, int, int]) -> np.ndarray:
+    """``out`` checked against the scene's shape, or a new float32 array."""
+    if out is None:
+        return np.empty(shape, dtype=np.float32)
+    if tuple(out.shape) != shape or out.dtype != np.float32:
+        raise ConfigError(
+            f"out has shape {tuple(out.shape)} and dtype {out.dtype}; expected {shape} float32"
+        )
+    return out
+
+
 def make_hsi_scene(
     shape: tuple[int, int] = (64, 64),
     *,
@@ -253,6 +264,7 @@ def make_hsi_scene(
     similarity: float = 0.0,
     mixing: int = 0,
     random_state: int | None = None,
+    out: np.ndarray | None = None,
 ) -> Dataset:
     """A synthetic hyperspectral scene with spatially coherent classes.
 
@@ -288,6 +300,10 @@ def make_hsi_scene(
         ``(2 mixing + 1)^2`` window (mixed pixels, as at real field edges); its ground
         truth stays the class of its region.
     random_state : int, optional
+    out : ndarray of shape (rows, cols, n_bands), float32, optional
+        Where to write the cube, e.g. a memory-mapped ``.npy``
+        (``numpy.lib.format.open_memmap``) for a scene larger than memory; the same
+        values as without it.
 
     Returns
     -------
@@ -343,7 +359,7 @@ def make_hsi_scene(
 
     spectra = _smooth_spectra(rng, k, b)
     spectra = ((1.0 - similarity) * spectra + similarity * spectra.mean(0)).astype(np.float32)
-    cube = np.empty((rows, cols, b), dtype=np.float32)
+    cube = _cube_buffer(out, (rows, cols, b))
     abundance = _mixed_abundances(full, k, mixing) if mixing else None
     for r0 in range(0, rows, step):
         blk = full[r0 : r0 + step]
