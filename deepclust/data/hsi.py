@@ -1000,26 +1000,39 @@ def standardize_bands(cube: np.ndarray) -> np.ndarray:
     allocation is the float32 output.
     """
     arr = np.asarray(cube)
+    flat = _spectra(arr)
+    if flat.shape[0] == 0:
+        raise DataError("cube has no pixels; expected at least one")
+    mean, scale = _band_mean_scale(flat, standardize=True)
+    out = np.empty(flat.shape, dtype=np.float32)
+    step = _block_rows(flat.shape[1])
+    for i in range(0, flat.shape[0], step):
+        out[i : i + step] = (flat[i : i + step] - mean) * scale
+    return out.reshape(arr.shape)
+
+
+def _spectra(arr: np.ndarray) -> np.ndarray:
+    """``(pixels, bands)`` view of numbers with bands on the last axis (checked)."""
     if arr.ndim < 2 or arr.dtype.kind not in "biuf":
         raise DataError(
             f"cube has shape {arr.shape} and dtype {arr.dtype}; expected numbers with bands "
             "on the last axis"
         )
-    flat = arr.reshape(-1, arr.shape[-1])
+    return arr.reshape(-1, arr.shape[-1])
+
+
+def _band_mean_scale(flat: np.ndarray, standardize: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Band means and ``1 / sd`` (0 for a constant band; ones unless ``standardize``),
+    accumulated in float64 over row blocks (two-pass variance: no cancellation)."""
     n = flat.shape[0]
-    if n == 0:
-        raise DataError("cube has no pixels; expected at least one")
     step = _block_rows(flat.shape[1])
     blocks = range(0, n, step)
     mean = sum(flat[i : i + step].sum(axis=0, dtype=np.float64) for i in blocks) / n
-    # Two-pass variance: stable where E[x^2] - E[x]^2 would cancel.
+    if not standardize:
+        return mean, np.ones(flat.shape[1])
     var = sum(((flat[i : i + step] - mean) ** 2).sum(axis=0) for i in blocks) / n
     std = np.sqrt(var)
-    scale = np.divide(1.0, std, out=np.zeros_like(std), where=std > 0)
-    out = np.empty(flat.shape, dtype=np.float32)
-    for i in blocks:
-        out[i : i + step] = (flat[i : i + step] - mean) * scale
-    return out.reshape(arr.shape)
+    return mean, np.divide(1.0, std, out=np.zeros_like(std), where=std > 0)
 
 
 @dataclass(frozen=True)
@@ -1069,13 +1082,7 @@ def band_pca(cube: np.ndarray, n_components: int, *, standardize: bool = True) -
     -------
     BandPCA
     """
-    arr = np.asarray(cube)
-    if arr.ndim < 2 or arr.dtype.kind not in "biuf":
-        raise DataError(
-            f"cube has shape {arr.shape} and dtype {arr.dtype}; expected numbers with bands "
-            "on the last axis"
-        )
-    flat = arr.reshape(-1, arr.shape[-1])
+    flat = _spectra(np.asarray(cube))
     n, b = flat.shape
     if isinstance(n_components, bool) or not isinstance(n_components, (int, np.integer)):
         raise ConfigError(f"n_components must be an integer; got {n_components!r}")
@@ -1084,16 +1091,10 @@ def band_pca(cube: np.ndarray, n_components: int, *, standardize: bool = True) -
             f"n_components={n_components} for {n} spectra of {b} bands; expected "
             f"1 <= n_components <= {b} and at least one spectrum"
         )
+    mean, scale = _band_mean_scale(flat, standardize)
     step = _block_rows(b)
-    blocks = range(0, n, step)
-    mean = sum(flat[i : i + step].sum(axis=0, dtype=np.float64) for i in blocks) / n
-    scale = np.ones(b)
-    if standardize:
-        var = sum(((flat[i : i + step] - mean) ** 2).sum(axis=0) for i in blocks) / n
-        std = np.sqrt(var)
-        scale = np.divide(1.0, std, out=np.zeros_like(std), where=std > 0)
     cov = np.zeros((b, b))
-    for i in blocks:
+    for i in range(0, n, step):
         z = (flat[i : i + step] - mean) * scale
         cov += z.T @ z
     _, evecs = np.linalg.eigh(cov / n)
