@@ -36,3 +36,25 @@ def test_abs_cosine_treats_a_vector_and_its_negative_as_one_direction():
         assert idx[0, 0] == 1
     with pytest.raises(ConfigError, match="abs_cosine"):
         knn(X, 1, metric="manhattan")
+
+
+def test_hnsw_cosine_takes_unit_rows_as_given_and_others_normalised():
+    """Rows already on the unit sphere are indexed without a normalised copy; scaled rows
+    give the same neighbours; the input is never modified."""
+    from deepclust.graphs.knn import _unit_rows, knn_hnsw
+
+    rng = np.random.default_rng(1)
+    U = rng.standard_normal((300, 6)).astype(np.float32)
+    U /= np.linalg.norm(U, axis=1, keepdims=True)
+    scaled = U * rng.uniform(0.5, 3.0, (300, 1)).astype(np.float32)
+    before = scaled.copy()
+    assert _unit_rows(U) and not _unit_rows(scaled)
+    idx_u, dist_u = knn_hnsw(U, 3, metric="cosine")
+    idx_s, dist_s = knn_hnsw(scaled, 3, metric="cosine")
+    # the same graph up to float rounding of the renormalised rows
+    assert (idx_u == idx_s).all(axis=1).mean() > 0.98
+    same = idx_u[:, 0] == idx_s[:, 0]
+    np.testing.assert_allclose(dist_u[same, 0], dist_s[same, 0], atol=1e-5)
+    np.testing.assert_array_equal(scaled, before)
+    exact, _ = knn(U, 3, metric="cosine", method="exact")
+    assert (idx_u[:, 0] == exact[:, 0]).mean() > 0.95
