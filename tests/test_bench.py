@@ -233,6 +233,7 @@ def test_kmeans_comparison_counts_on_hand_made_cells(tmp_path):
             _cell(tmp_path, "good", d, seed, good[d] + (0.02 if seed else -0.02))
             _cell(tmp_path, "bad", d, seed, bad[d], collapsed=(d == "d4"))
     _cell(tmp_path, "good", "only-good", 0, 1.0)  # no k-means there: not compared
+    _cell(tmp_path, "partial", "d1", 0, 0.9)  # one row of five: not a pass over the bench
     _cell(tmp_path, "bad", "d1", 2, None, status="error", metrics=None, error="X: y")
     agg = aggregate(load_cells(tmp_path))
     assert agg[("good", "d1")]["acc_mean"] == pytest.approx(0.9)
@@ -245,12 +246,14 @@ def test_kmeans_comparison_counts_on_hand_made_cells(tmp_path):
     md = markdown(agg)
     assert "**good**: mean ACC >= k-means on 4 / 5 datasets (80%; criterion >= 80%: met)" in md
     assert "**bad**: mean ACC >= k-means on 3 / 5 datasets (60%" in md and "not met" in md
+    assert ("**partial**: mean ACC >= k-means on 1 / 1 datasets (100%; criterion >= 80%: "
+            "met on the 1 of 5 datasets it has rows for)") in md  # fmt: skip
     assert "0.100 ± 0.000*" in md  # the collapsed cells are marked
     paths = write_leaderboard(tmp_path)
     assert paths["png"].read_bytes()[:8] == PNG_MAGIC and paths["png"].stat().st_size > 1000
     rows = paths["csv"].read_text().splitlines()
     assert rows[0].startswith("method,dataset,seeds,ok,failed,collapsed,acc_mean")
-    assert len(rows) == 1 + 5 * 3 + 1
+    assert len(rows) == 1 + 5 * 3 + 1 + 1
 
 
 # ------------------------------------------------------------------ command line
