@@ -74,19 +74,31 @@ def train_reconstruction(
     opt = adam(net.parameters(), lr=lr)
     loop = owner._loop(stage, n_epochs, {"network": net, "opt": opt})
 
+    def batch_loss(idx: torch.Tensor) -> torch.Tensor:
+        x = data[idx.to(data.device)]
+        return loss_fn(net(x)[1], x)
+
     def epoch(_: int) -> dict[str, float]:
         net.train()
-        total = 0.0
-        for idx in loop.batches(len(data), batch_size):
-            x = data[idx.to(data.device)]
-            loss = loss_fn(net(x)[1], x)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            total += loss.item() * len(idx)
-        return {"loss": loop.mean(total)}
+        return {"loss": minibatch_epoch(loop, len(data), batch_size, opt, batch_loss)}
 
     loop.run(epoch)
+
+
+def minibatch_epoch(
+    loop: Any, n: int, batch_size: int, opt: torch.optim.Optimizer,
+    batch_loss: Callable[[torch.Tensor], torch.Tensor],
+) -> float:  # fmt: skip
+    """One epoch of plain mini-batch steps on ``batch_loss(indices)``; the sample-weighted
+    mean loss (over ranks under torchrun)."""
+    total = 0.0
+    for idx in loop.batches(n, batch_size):
+        loss = batch_loss(idx)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        total += loss.item() * len(idx)
+    return loop.mean(total)
 
 
 def warn_if_badly_scaled(X: np.ndarray, who: str) -> None:
@@ -289,19 +301,15 @@ class Autoencoder(TorchMixin, PersistenceMixin, TransformerMixin, BaseEstimator)
                 return F.relu(t)  # inner layers reconstruct ReLU activations
             return torch.sigmoid(t) if self.output_ == "sigmoid" else t
 
+        def batch_loss(idx: torch.Tensor) -> torch.Tensor:
+            h = inputs[idx.to(inputs.device)]
+            hidden = enc(F.dropout(h, self.corruption, training=True))
+            if not last:
+                hidden = F.relu(hidden)
+            return F.mse_loss(out_act(dec(hidden)), h)
+
         def epoch(_: int) -> dict[str, float]:
-            total = 0.0
-            for idx in loop.batches(len(inputs), self.batch_size_):
-                h = inputs[idx.to(inputs.device)]
-                hidden = enc(F.dropout(h, self.corruption, training=True))
-                if not last:
-                    hidden = F.relu(hidden)
-                loss = F.mse_loss(out_act(dec(hidden)), h)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                total += loss.item() * len(idx)
-            return {"loss": loop.mean(total)}
+            return {"loss": minibatch_epoch(loop, len(inputs), self.batch_size_, opt, batch_loss)}
 
         loop.run(epoch)
 

@@ -22,7 +22,7 @@ from ..exceptions import ConfigError
 from ..nn.autoencoders import MLPAutoencoder
 from ..nn.vae import GaussianEncoder, GaussianMixturePrior, copy_decoder
 from ..objectives.gmm_vae import standard_vae_elbo
-from ..pretraining import Autoencoder, UsesAutoencoder, auto_epochs
+from ..pretraining import Autoencoder, UsesAutoencoder, auto_epochs, minibatch_epoch
 from ..training import StopsOnCollapse, adam
 from ..utils import derive_seed, seed_everything
 from ..validation import (
@@ -205,21 +205,17 @@ class GaussianMixtureVAE(UsesAutoencoder, StopsOnCollapse, DeepClusterer):
             "vae", n_epochs, {"encoder": self.encoder_, "decoder": self.decoder_, "opt": opt}
         )
 
+        def batch_loss(idx: torch.Tensor) -> torch.Tensor:
+            x = data[idx.to(data.device)]
+            mu, logvar = self.encoder_(x)
+            x_hat = self.decoder_(self._sample(mu, logvar))
+            elbo = standard_vae_elbo(
+                x, x_hat, mu, logvar, likelihood=self.likelihood_, lam=self.lam_
+            )
+            return -elbo.mean()
+
         def epoch(_: int) -> dict[str, float]:
-            total = 0.0
-            for idx in loop.batches(len(data), self.batch_size):
-                x = data[idx.to(data.device)]
-                mu, logvar = self.encoder_(x)
-                x_hat = self.decoder_(self._sample(mu, logvar))
-                elbo = standard_vae_elbo(
-                    x, x_hat, mu, logvar, likelihood=self.likelihood_, lam=self.lam_
-                )
-                loss = -elbo.mean()
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                total += loss.item() * len(idx)
-            return {"loss": loop.mean(total)}
+            return {"loss": minibatch_epoch(loop, len(data), self.batch_size, opt, batch_loss)}
 
         loop.run(epoch)
 
