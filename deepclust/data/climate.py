@@ -509,84 +509,15 @@ def load_climate(
     stored coordinate order is kept (latitude may descend). Peak memory is the float32
     cube plus one variable in its source dtype.
     """
-    if fill not in ("mean", "zero", None):
-        raise ConfigError(f"fill={fill!r}; expected 'mean', 'zero' or None")
-    if scale not in ("minmax", None):
-        raise ConfigError(f"scale={scale!r}; expected 'minmax' or None")
-    if not (
-        chunks is None
-        or chunks == "auto"
-        or isinstance(chunks, dict)
-        or (isinstance(chunks, int) and not isinstance(chunks, bool))
-    ):
-        raise ConfigError(f"chunks={chunks!r}; expected an int, a dict, 'auto' or None")
-    if chunks is not None and importlib.util.find_spec("dask") is None:
-        raise DataError("chunks= needs the optional dask package (pip install 'deepclust[dask]')")
-    if isinstance(variables, str):
-        variables = [variables]
-    if variables is not None and (
-        not isinstance(variables, (Sequence, np.ndarray))
-        or not all(isinstance(v, str) for v in variables)
-    ):
-        raise ConfigError(
-            f"variables={variables!r}; expected a list of variable names "
-            "(CLI: --data-opt variables=[tas,pr])"
-        )
-    wanted = None if variables is None else [str(v) for v in variables]
-    if wanted is not None and (not wanted or len(set(wanted)) != len(wanted)):
-        raise ConfigError(f"variables={variables!r}; expected distinct names, at least one")
-
+    wanted = _check_load_arguments(variables, chunks, fill, scale)
     root = Path(path)
     files = _list_inputs(root)
     opened: list[Any] = []
     try:
-        parts: dict[str, list[Any]] = {}
-        available: dict[str, None] = {}
-        any_time = used_level = False
-        sources: dict[str, set[str]] = {}
-        for f in files:
-            ds = _open(f, chunks)
-            opened.append(ds)
-            available.update(dict.fromkeys(str(v) for v in ds.data_vars))
-            sel, has_time, had_level = _select(ds, f, wanted, level)
-            any_time |= has_time
-            used_level |= had_level
-            for name, da in sel.items():
-                parts.setdefault(name, []).append(da)
-                sources.setdefault(name, set()).add(str(f))
-        if wanted is not None:
-            unknown = [v for v in wanted if v not in available]
-            if unknown:
-                raise DataError(
-                    f"unknown variable(s) {', '.join(map(repr, unknown))} in {root}; "
-                    f"available: {', '.join(available) or 'none'}"
-                )
-        if not parts:
-            if not any_time:
-                raise DataError(
-                    f"no time axis in {root}: expected a dimension with axis='T' or "
-                    "standard_name='time' or named time/valid_time/t"
-                )
-            raise DataError(
-                f"no variable with dims time x lat x lon in {root}; "
-                f"available: {', '.join(available) or 'none'} (pass variables= or level=)"
-            )
-        if level is not None and not used_level:
-            raise DataError(
-                f"level={level!r} was given but no selected variable in {root} has a "
-                "vertical axis; expected level=None"
-            )
-        fields = {}
+        parts, sources = _select_variables(root, files, wanted, level, chunks, opened)
         order = wanted if wanted is not None else list(parts)
-        for name in order:
-            fields[name] = _apply_time_slice(_concat_time(name, parts[name]), time_slice)
-            if fields[name].sizes["time"] == 0:
-                raise DataError(
-                    f"time_slice {time_slice!r} selects no time step of {name!r}; "
-                    "expected at least one"
-                )
+        fields = {name: _sliced_field(name, parts[name], time_slice) for name in order}
         _check_common_axes(fields)
-
         ref = fields[order[0]]
         n_t, n_lat, n_lon = (ref.sizes[d] for d in _ROLES)
         cube = np.empty((n_t, n_lat, n_lon, len(order)), dtype=np.float32)
@@ -630,6 +561,94 @@ def load_climate(
             "scale_max": hi,
         },
     )
+
+
+def _check_load_arguments(
+    variables: Sequence[str] | str | None, chunks: Any, fill: str | None, scale: str | None
+) -> list[str] | None:
+    """Validate :func:`load_climate`'s options before any file is opened; the wanted names."""
+    if fill not in ("mean", "zero", None):
+        raise ConfigError(f"fill={fill!r}; expected 'mean', 'zero' or None")
+    if scale not in ("minmax", None):
+        raise ConfigError(f"scale={scale!r}; expected 'minmax' or None")
+    if not (
+        chunks is None
+        or chunks == "auto"
+        or isinstance(chunks, dict)
+        or (isinstance(chunks, int) and not isinstance(chunks, bool))
+    ):
+        raise ConfigError(f"chunks={chunks!r}; expected an int, a dict, 'auto' or None")
+    if chunks is not None and importlib.util.find_spec("dask") is None:
+        raise DataError("chunks= needs the optional dask package (pip install 'deepclust[dask]')")
+    if isinstance(variables, str):
+        variables = [variables]
+    if variables is not None and (
+        not isinstance(variables, (Sequence, np.ndarray))
+        or not all(isinstance(v, str) for v in variables)
+    ):
+        raise ConfigError(
+            f"variables={variables!r}; expected a list of variable names "
+            "(CLI: --data-opt variables=[tas,pr])"
+        )
+    wanted = None if variables is None else [str(v) for v in variables]
+    if wanted is not None and (not wanted or len(set(wanted)) != len(wanted)):
+        raise ConfigError(f"variables={variables!r}; expected distinct names, at least one")
+    return wanted
+
+
+def _select_variables(
+    root: Path, files: list[Path], wanted: list[str] | None, level: Any, chunks: Any,
+    opened: list[Any],
+) -> tuple[dict[str, list[Any]], dict[str, set[str]]]:  # fmt: skip
+    """Each selected variable's pieces (one per file holding it) and their source files.
+
+    Every dataset opened is appended to ``opened`` (the caller closes them)."""
+    parts: dict[str, list[Any]] = {}
+    sources: dict[str, set[str]] = {}
+    available: dict[str, None] = {}
+    any_time = used_level = False
+    for f in files:
+        ds = _open(f, chunks)
+        opened.append(ds)
+        available.update(dict.fromkeys(str(v) for v in ds.data_vars))
+        sel, has_time, had_level = _select(ds, f, wanted, level)
+        any_time |= has_time
+        used_level |= had_level
+        for name, da in sel.items():
+            parts.setdefault(name, []).append(da)
+            sources.setdefault(name, set()).add(str(f))
+    unknown = [v for v in wanted or () if v not in available]
+    if unknown:
+        raise DataError(
+            f"unknown variable(s) {', '.join(map(repr, unknown))} in {root}; "
+            f"available: {', '.join(available) or 'none'}"
+        )
+    if not parts and not any_time:
+        raise DataError(
+            f"no time axis in {root}: expected a dimension with axis='T' or "
+            "standard_name='time' or named time/valid_time/t"
+        )
+    if not parts:
+        raise DataError(
+            f"no variable with dims time x lat x lon in {root}; "
+            f"available: {', '.join(available) or 'none'} (pass variables= or level=)"
+        )
+    if level is not None and not used_level:
+        raise DataError(
+            f"level={level!r} was given but no selected variable in {root} has a "
+            "vertical axis; expected level=None"
+        )
+    return parts, sources
+
+
+def _sliced_field(name: str, pieces: list[Any], time_slice: slice | tuple | None) -> Any:
+    """One variable's pieces joined along time and cut to ``time_slice`` (not empty)."""
+    field = _apply_time_slice(_concat_time(name, pieces), time_slice)
+    if field.sizes["time"] == 0:
+        raise DataError(
+            f"time_slice {time_slice!r} selects no time step of {name!r}; expected at least one"
+        )
+    return field
 
 
 def _read_values(da: Any, name: str, files: set[str]) -> np.ndarray:
