@@ -319,13 +319,7 @@ def make_hsi_scene(
     Generated block by block in float32: a 1000 x 1000 x 50 scene takes a few seconds and
     little more memory than the 200 MB cube.
     """
-    from scipy.spatial import cKDTree
-
-    if len(tuple(shape)) != 2:
-        raise ConfigError(f"shape must be (rows, cols); got {shape!r}")
-    rows, cols = (_pos_int("shape", s) for s in shape)
-    b = _pos_int("n_bands", n_bands)
-    k = _pos_int("n_classes", n_classes)
+    rows, cols, b, k, m = _check_scene_arguments(shape, n_bands, n_classes, n_regions)
     noise = _nonneg("noise", noise)
     variability = _nonneg("variability", variability)
     similarity = _nonneg("similarity", similarity)
@@ -334,33 +328,13 @@ def make_hsi_scene(
     if _nonneg("mixing", mixing) != int(mixing):
         raise ConfigError(f"mixing must be a whole number of pixels >= 0; got {mixing!r}")
     mixing = int(mixing)
-    n_pix = rows * cols
-    m = 2 * k if n_regions is None else _pos_int("n_regions", n_regions)
-    if k > n_pix or m < k:
-        raise ConfigError(
-            f"n_classes={k}, n_regions={m} for {n_pix} pixels; "
-            "expected n_classes <= n_regions and n_classes <= rows * cols"
-        )
-    m = min(m, n_pix)
     rng = np.random.default_rng(random_state)
-
-    seeds = rng.choice(n_pix, size=m, replace=False)
-    seed_rc = np.column_stack(np.divmod(seeds, cols)).astype(np.float64)
-    region_class = np.concatenate([np.arange(k), rng.integers(0, k, m - k)])
-    region_class = rng.permutation(region_class)
-    tree = cKDTree(seed_rc)
-    full = np.empty((rows, cols), dtype=np.int64)
-    cc = np.arange(cols, dtype=np.float64)
-    step = max(1, (1 << 18) // cols)  # rows per block
-    for r0 in range(0, rows, step):
-        rr = np.arange(r0, min(rows, r0 + step), dtype=np.float64)
-        pts = np.column_stack([np.repeat(rr, cols), np.tile(cc, rr.size)])
-        full[r0 : r0 + rr.size] = region_class[tree.query(pts)[1]].reshape(rr.size, cols) + 1
-
+    full = _voronoi_class_map(rng, rows, cols, k, m)
     spectra = _smooth_spectra(rng, k, b)
     spectra = ((1.0 - similarity) * spectra + similarity * spectra.mean(0)).astype(np.float32)
     cube = _cube_buffer(out, (rows, cols, b))
     abundance = _mixed_abundances(full, k, mixing) if mixing else None
+    step = _scene_block_rows(cols)
     for r0 in range(0, rows, step):
         blk = full[r0 : r0 + step]
         out = cube[r0 : r0 + step]
@@ -372,18 +346,9 @@ def make_hsi_scene(
             out *= 1.0 + variability * rng.standard_normal(blk.shape + (1,), dtype=np.float32)
         if noise:
             out += noise * rng.standard_normal(out.shape, dtype=np.float32)
-
     gt = full.copy()
     if border:
-        # A pixel whose 4-neighbour lies in another class is a boundary pixel.
-        edge = np.zeros((rows, cols), dtype=bool)
-        diff_v = full[1:] != full[:-1]
-        diff_h = full[:, 1:] != full[:, :-1]
-        edge[1:] |= diff_v
-        edge[:-1] |= diff_v
-        edge[:, 1:] |= diff_h
-        edge[:, :-1] |= diff_h
-        gt[edge] = 0
+        gt[_class_boundaries(full)] = 0
     return Dataset(
         X=cube.reshape(-1, b),
         y=gt.reshape(-1),
@@ -403,6 +368,63 @@ def make_hsi_scene(
             "source": "synthetic",
         },
     )
+
+
+def _check_scene_arguments(
+    shape: tuple[int, int], n_bands: int, n_classes: int, n_regions: int | None
+) -> tuple[int, int, int, int, int]:
+    """``rows, cols, bands, classes, regions`` of :func:`make_hsi_scene`, validated."""
+    if len(tuple(shape)) != 2:
+        raise ConfigError(f"shape must be (rows, cols); got {shape!r}")
+    rows, cols = (_pos_int("shape", s) for s in shape)
+    b = _pos_int("n_bands", n_bands)
+    k = _pos_int("n_classes", n_classes)
+    n_pix = rows * cols
+    m = 2 * k if n_regions is None else _pos_int("n_regions", n_regions)
+    if k > n_pix or m < k:
+        raise ConfigError(
+            f"n_classes={k}, n_regions={m} for {n_pix} pixels; "
+            "expected n_classes <= n_regions and n_classes <= rows * cols"
+        )
+    return rows, cols, b, k, min(m, n_pix)
+
+
+def _scene_block_rows(cols: int) -> int:
+    """Rows per generation block: about 2^18 pixels, so memory does not grow with the scene."""
+    return max(1, (1 << 18) // cols)
+
+
+def _voronoi_class_map(
+    rng: np.random.Generator, rows: int, cols: int, k: int, m: int
+) -> np.ndarray:
+    """Classes ``1..k`` of ``m`` Voronoi cells around random seed pixels (every class used)."""
+    from scipy.spatial import cKDTree
+
+    seeds = rng.choice(rows * cols, size=m, replace=False)
+    seed_rc = np.column_stack(np.divmod(seeds, cols)).astype(np.float64)
+    region_class = np.concatenate([np.arange(k), rng.integers(0, k, m - k)])
+    region_class = rng.permutation(region_class)
+    tree = cKDTree(seed_rc)
+    full = np.empty((rows, cols), dtype=np.int64)
+    cc = np.arange(cols, dtype=np.float64)
+    step = _scene_block_rows(cols)
+    for r0 in range(0, rows, step):
+        rr = np.arange(r0, min(rows, r0 + step), dtype=np.float64)
+        pts = np.column_stack([np.repeat(rr, cols), np.tile(cc, rr.size)])
+        full[r0 : r0 + rr.size] = region_class[tree.query(pts)[1]].reshape(rr.size, cols) + 1
+    return full
+
+
+def _class_boundaries(full: np.ndarray) -> np.ndarray:
+    """Pixels with a 4-neighbour of another class."""
+    edge = np.zeros(full.shape, dtype=bool)
+    diff_v = full[1:] != full[:-1]
+    diff_h = full[:, 1:] != full[:, :-1]
+    edge[1:] |= diff_v
+    edge[:-1] |= diff_v
+    edge[:, 1:] |= diff_h
+    edge[:, :-1] |= diff_h
+    return edge
 
 
 def _smooth_patterns(rng: np.random.Generator, count: int, n_lat: int, n_lon: int) -> np.ndarray:
