@@ -58,3 +58,31 @@ def test_hnsw_cosine_takes_unit_rows_as_given_and_others_normalised():
     np.testing.assert_array_equal(scaled, before)
     exact, _ = knn(U, 3, metric="cosine", method="exact")
     assert (idx_u[:, 0] == exact[:, 0]).mean() > 0.95
+
+
+def test_hnsw_keeps_fewer_links_on_large_inputs_and_still_finds_first_neighbours(monkeypatch):
+    """Above ``HNSW_SLIM_ABOVE`` points the index keeps 16 links per node (memory); the
+    first neighbours of 32-dimensional unit features still agree with the exact ones."""
+    import importlib
+
+    import faiss
+
+    knn_module = importlib.import_module("deepclust.graphs.knn")
+
+    built = []
+    real = faiss.IndexHNSWFlat
+
+    def recording(d, m):
+        built.append(m)
+        return real(d, m)
+
+    monkeypatch.setattr(faiss, "IndexHNSWFlat", recording)
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((3000, 32)).astype(np.float32)
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    exact, _ = knn(X, 1, metric="cosine", method="exact")
+    knn_module.knn_hnsw(X, 1, metric="cosine")
+    monkeypatch.setattr(knn_module, "HNSW_SLIM_ABOVE", 1000)
+    slim, _ = knn_module.knn_hnsw(X, 1, metric="cosine")
+    assert built == [32, 16]
+    assert (slim[:, 0] == exact[:, 0]).mean() > 0.98
