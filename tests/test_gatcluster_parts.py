@@ -56,7 +56,16 @@ def test_diagonal_and_full_covariances_shape_the_map():
 
 
 @pytest.mark.parametrize(
-    "size,grid", [((96, 96), 6), ((32, 32), 4), ((28, 28), 3), ((128, 128), 4)]
+    "size,grid",
+    [
+        ((96, 96), 6),
+        ((32, 32), 4),
+        ((28, 28), 3),
+        ((128, 128), 4),
+        ((8, 8), 4),
+        ((16, 16), 4),
+        ((64, 64), 5),
+    ],  # fmt: skip
 )
 def test_network_layouts_by_input_size(size, grid):
     net = GATClusterNetwork(1, size, 7, widths=(4, 4, 4), feature_dim=8).eval()
@@ -65,6 +74,8 @@ def test_network_layouts_by_input_size(size, grid):
     assert out["map"].shape == (2, grid, grid)
     torch.testing.assert_close(out["l"].sum(1), torch.ones(2))
     assert backbone_layout(size)["padding"] == (1 if size[0] < 64 else 0)
+    # the paper's input sizes keep every pooling; smaller ones skip the last ones
+    assert all(backbone_layout(size)["pools"]) == (size[0] in (28, 32, 96, 128))
 
 
 def test_map_size_and_no_attention():

@@ -6,6 +6,8 @@
   input size (:func:`backbone_layout`): unpadded convolutions for 96 x 96 (a 6 x 6 map,
   the authors' STL-10 network), padded ones for 32 x 32 and 28 x 28 inputs, and three
   more unpadded convolutions (no pooling; a 4 x 4 map) for 128 x 128 ImageNet-10 input.
+  On inputs smaller than the paper's (8 x 8, 16 x 16) the last poolings are skipped so
+  that the map stays at least 3 x 3 (a 1 x 1 map would make the attention a constant).
 * Label feature module: 1x1 convolution + BN, global average pooling and a fully
   connected layer (``feature_dim -> k -> k``) to softmax label features ``l``.
 * Attention module: a fully connected layer predicts the Gaussian parameters ``Phi`` from
@@ -32,15 +34,35 @@ COVARIANCES = ("isotropic", "diagonal", "full")
 _N_PARAMS = {"isotropic": 3, "diagonal": 4, "full": 5}
 
 
-def backbone_layout(size: Sequence[int]) -> dict[str, object]:
-    """Padding and extra blocks of the image feature module for an input size."""
+#: Smallest side of the feature map the layout keeps: a Gaussian attention map (eq. 9)
+#: on fewer cells than this cannot single out a region.
+MIN_MAP_SIDE = 3
+
+
+def backbone_layout(size: Sequence[int], n_blocks: int = 3) -> dict[str, object]:
+    """Padding, extra blocks and which blocks pool, for an input size.
+
+    The authors' layouts: unpadded convolutions from 64 px (STL-10 at 96 px -> 6 x 6),
+    three more unpadded convolutions from 128 px (ImageNet-10 -> 4 x 4), padded ones
+    below (CIFAR 32 -> 4 x 4, MNIST 28 -> 3 x 3). A block skips its 2 x 2 pooling when
+    pooling would leave the final map under ``MIN_MAP_SIDE`` (8 x 8 digits: 4 x 4, not
+    1 x 1; 16 x 16 USPS: 4 x 4, not 2 x 2), so that the attention map keeps a spatial
+    extent on inputs smaller than the paper's.
+    """
     h, w = int(size[0]), int(size[1])
     side = min(h, w)
-    if side >= 128:
-        return {"padding": 0, "extra": True}  # ImageNet-10 at 128 px
-    if side >= 64:
-        return {"padding": 0, "extra": False}  # STL-10 at 96 px -> 6 x 6
-    return {"padding": 1, "extra": False}  # CIFAR (32) -> 4 x 4, MNIST (28) -> 3 x 3
+    extra = side >= 128
+    padding = 0 if side >= 64 else 1
+    shrink = 0 if padding else 6  # three unpadded 3x3 convolutions per block
+    pools = []
+    s = side
+    for i in range(n_blocks):
+        s -= shrink
+        later = shrink * (n_blocks - 1 - i) + shrink * extra
+        pool = s // 2 - later >= MIN_MAP_SIDE
+        pools.append(pool)
+        s = s // 2 if pool else s
+    return {"padding": padding, "extra": extra, "pools": tuple(pools)}
 
 
 def _block(c_in: int, c_out: int, n_convs: int, padding: int, pool: bool = True) -> list[nn.Module]:
@@ -59,12 +81,12 @@ class ImageFeatures(nn.Module):
         widths: Sequence[int] = (64, 128, 256),
     ) -> None:  # fmt: skip
         super().__init__()
-        layout = backbone_layout(size)
+        layout = backbone_layout(size, len(widths))
         pad = int(layout["padding"])
         layers: list[nn.Module] = []
         c = in_channels
-        for width in widths:
-            layers += _block(c, width, 3, pad)
+        for width, pool in zip(widths, layout["pools"], strict=True):
+            layers += _block(c, width, 3, pad, pool=pool)
             c = width
         if layout["extra"]:  # 128 px: three more unpadded convolutions, 10 x 10 -> 4 x 4
             layers += _block(c, c, 3, pad, pool=False)
