@@ -88,8 +88,10 @@ class GATCluster(DataParallel, AugmentedImageClusterer):
         Weights of eq. (3) (paper: 5, 5, 3; the authors' code: 5, 3, 5 with the
         relation term at 1, bundled as ``gatcluster_authors``).
     outer_batch : int or "auto"
-        ``M`` (the paper: 1000 for STL-10, 4000 for CIFAR-10); ``"auto"``:
-        ``min(n, 1000)``.
+        ``M``, the most images per outer batch (the paper: 1000 for STL-10, 4000 for
+        CIFAR-10); ``"auto"``: 1000. Each epoch splits a fresh permutation of the data
+        evenly into ``ceil(n / M)`` outer batches, so no image is left out (Algorithm 1's
+        ``floor(N / M)`` batches of ``M`` would skip 797 of 1,797 images every epoch).
     target_batch, batch_size : int
         ``m1`` (step one, only memory) and ``m2`` (step two; the paper's 32).
     passes : int
@@ -196,9 +198,7 @@ class GATCluster(DataParallel, AugmentedImageClusterer):
     # ----------------------------------------------------------------- setup
     def _resolve(self, n: int) -> None:
         self._resolve_images()
-        m = min(n, 1000 if self.outer_batch == "auto" else int(self.outer_batch))
-        world = torch.distributed.get_world_size() if is_distributed() else 1
-        self.outer_batch_ = max(world, m - m % world)  # ranks split it evenly
+        self.outer_batch_ = min(n, 1000 if self.outer_batch == "auto" else int(self.outer_batch))
 
     def _build_modules(self) -> None:
         self.network_ = GATClusterNetwork(
@@ -265,14 +265,16 @@ class GATCluster(DataParallel, AugmentedImageClusterer):
         opt = adam(net.parameters(), lr=self.lr)
         loop = self._loop("gatcluster", int(self.epochs),
                           {"network": net, "opt": opt, "rng": GlobalRNGState()})  # fmt: skip
-        m, n = self.outer_batch_, len(data)
+        n = len(data)
+        n_outer = -(-n // self.outer_batch_)
+        world = torch.distributed.get_world_size() if is_distributed() else 1
 
         def epoch(_: int) -> dict[str, float]:
             sums: dict[str, float] = {}
             steps = 0
             order = torch.randperm(n, generator=loop.generator).to(data.device)
-            for b in range(max(1, n // m)):
-                x = data[order[b * m : (b + 1) * m]]
+            for chunk in torch.tensor_split(order, n_outer):
+                x = data[chunk[: len(chunk) - len(chunk) % world]]  # ranks split it evenly
                 targets = self._targets(x)
                 xt = self._transformed(x, int(self.target_batch))
                 for _ in range(int(self.passes)):
