@@ -79,3 +79,18 @@ def test_dac_uses_more_pairs_as_the_thresholds_close(shapes):
     assert rows[-1]["selected"] > rows[0]["selected"]
     assert all(np.isfinite(h["loss"]) for h in rows)
     np.testing.assert_allclose(np.linalg.norm(est.proba_, axis=1), 1.0, rtol=1e-5)
+
+
+def test_iic_heads_read_the_flattened_feature_map():
+    """IIC's heads see every cell of the last feature map (IIC's own network), with the
+    last block's width as channels by default: 8 x 8 digits keep a 4 x 4 map."""
+    from deepclust.methods.iic import IICNetwork
+
+    net = IICNetwork(1, (8, 8), 10, 50, n_heads=2, feature_dim=16, widths=(8, 16, 16))
+    assert [h.in_features for h in net.main] == [16 * 4 * 4] * 2
+    assert net.over[0].out_features == 50
+    out = net(torch.rand(3, 1, 8, 8), "main")
+    assert len(out) == 2 and out[0].shape == (3, 10)
+    torch.testing.assert_close(out[0].sum(1), torch.ones(3))
+    assert IIC(10, widths=(8, 16, 32))._feature_channels() == 32
+    assert IIC(10, feature_dim=12)._feature_channels() == 12
