@@ -55,6 +55,19 @@ def test_dac_thresholds_and_pair_selection_by_hand():
     assert share.item() == pytest.approx(6 / 9)
 
 
+def test_dac_pairs_chosen_on_the_selection_features_and_fitted_on_the_others():
+    clean = torch.tensor([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])  # 0~1 similar, 2 apart
+    noisy = torch.tensor([[0.6, 0.8], [0.8, 0.6], [0.28, 0.96]])  # the copies disagree
+    loss, share = dac_loss(noisy, 0.95, 0.455, select=clean)
+    s = noisy @ noisy.T
+    expected = (2 * -math.log(float(s[0, 1])) + 2 * -math.log(1 - float(s[0, 2]))
+                + 2 * -math.log(1 - float(s[1, 2]))) / 6  # fmt: skip
+    assert loss.item() == pytest.approx(expected, rel=1e-4)
+    assert share.item() == pytest.approx(6 / 9)
+    # chosen on the noisy copies themselves, no pair passes either threshold
+    assert dac_loss(noisy, 0.99, 0.455)[1].item() == 0.0
+
+
 @pytest.fixture(scope="module")
 def shapes():
     return _shapes()
@@ -74,6 +87,10 @@ def test_iic_learns_above_chance_and_picks_a_main_head(shapes):
 def test_dac_uses_more_pairs_as_the_thresholds_close(shapes):
     X, _ = shapes
     est = DAC(3, epochs=60, batch_size=64, **SMALL).fit(X)
+    # pairs chosen on the un-transformed shapes: every cluster used (choosing them on
+    # the transformed copies left one empty here), ACC 0.73 (chance 1/3)
+    assert len(np.unique(est.labels_)) == 3
+    assert cluster_accuracy(shapes[1], est.labels_) >= 0.6
     rows = [h for h in est.history_ if h["stage"] == "dac"]
     assert len(rows) == 46  # u(lambda) <= l(lambda) after 46 steps of 0.0099
     assert rows[-1]["selected"] > rows[0]["selected"]

@@ -37,16 +37,21 @@ def dac_thresholds(lam: float, upper0: float = 0.95, lower0: float = 0.455) -> t
     return upper0 - lam, lower0 + 0.1 * lam
 
 
-def dac_loss(l: torch.Tensor, upper: float, lower: float) -> tuple[torch.Tensor, torch.Tensor]:
+def dac_loss(
+    l: torch.Tensor, upper: float, lower: float, select: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """BCE on the selected pairs of unit label features ``l`` ``(n, k)``; also the share selected.
 
     Similar pairs (cosine > ``upper``) are pulled to 1, dissimilar ones (< ``lower``)
-    pushed to 0, the rest do not count (DAC eq. 8). Returns ``(loss, selected share)``.
+    pushed to 0, the rest do not count (DAC eq. 8). The pairs are chosen on ``select``
+    (unit features of the same images, e.g. un-transformed, without gradient) when
+    given, on ``l`` otherwise. Returns ``(loss, selected share)``.
     """
     sim = (l @ l.T).clamp(1e-6, 1.0 - 1e-6)  # float32: 1 - 1e-8 rounds to 1
     with torch.no_grad():
-        pos = sim > upper
-        neg = sim < lower
+        chooser = sim if select is None else select @ select.T
+        pos = chooser > upper
+        neg = chooser < lower
         pos.fill_diagonal_(False)
         neg.fill_diagonal_(False)
     chosen = pos | neg
