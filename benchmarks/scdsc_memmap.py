@@ -46,12 +46,13 @@ def gt_path(path: Path) -> Path:
 
 
 def fit(args: argparse.Namespace) -> dict:
-    import torch
-
     from deepclust.methods.scdsc import SCDSC
     from deepclust.metrics import cluster_accuracy
+    from deepclust.threads import set_num_threads
 
-    torch.set_num_threads(args.threads)
+    # fixed through deepclust, so that the fit does not re-pick the count from the
+    # cores other processes happen to use when it starts
+    set_num_threads(args.threads)
     cube = np.load(args.scene, mmap_mode="r")
     gt = np.load(gt_path(args.scene))
     est = SCDSC(8, batch_size=args.batch_size, epochs=args.epochs,

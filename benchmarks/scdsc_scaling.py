@@ -28,12 +28,13 @@ import numpy as np
 
 
 def one(side: int, args: argparse.Namespace) -> dict:
-    import torch
-
     from deepclust.data import make_hsi_scene
     from deepclust.methods.scdsc import SCDSC
+    from deepclust.threads import set_num_threads
 
-    torch.set_num_threads(args.threads)
+    # fixed through deepclust, so that the fit does not re-pick the count from the
+    # cores other processes happen to use when it starts
+    set_num_threads(args.threads)
     ds = make_hsi_scene((side, side), n_bands=100, n_classes=8, n_regions=64, random_state=0)
     est = SCDSC(
         8,
