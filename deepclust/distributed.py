@@ -14,6 +14,7 @@ cluster features the same way.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 import torch
 import torch.distributed as dist
@@ -64,6 +65,37 @@ def gather_rows(x: torch.Tensor) -> torch.Tensor:
     from torch.distributed.nn.functional import all_gather
 
     return torch.cat(all_gather(x.contiguous()), dim=0)
+
+
+def gather_detached(x: torch.Tensor) -> torch.Tensor:
+    """All ranks' ``x`` stacked along rows, in rank order, without gradients (indices,
+    table entries). Shards must have equal sizes. Outside a process group it returns ``x``."""
+    if not is_distributed():
+        return x
+    parts = [torch.empty_like(x) for _ in range(dist.get_world_size())]
+    dist.all_gather(parts, x.contiguous())
+    return torch.cat(parts, dim=0)
+
+
+def shard_of_draw(draw: Callable[[int], torch.Tensor], n: int) -> torch.Tensor:
+    """This rank's ``n`` rows of ``draw(world * n)``, a random draw for a global batch.
+
+    The ranks share one random stream (same seed, same draws), so the shards together
+    receive exactly what one process would draw for the global batch, instead of every
+    rank repeating the first shard's draw. Outside a process group it is ``draw(n)``.
+    """
+    if not is_distributed():
+        return draw(n)
+    rank = dist.get_rank()
+    return draw(dist.get_world_size() * n)[rank * n : (rank + 1) * n]
+
+
+def shard_randn_like(x: torch.Tensor) -> torch.Tensor:
+    """Standard normal noise for this rank's shard ``x`` of a global batch
+    (:func:`shard_of_draw`); ``torch.randn_like(x)`` outside a process group."""
+    return shard_of_draw(
+        lambda m: torch.randn((m, *x.shape[1:]), dtype=x.dtype, device=x.device), len(x)
+    )
 
 
 def rank_shard(n: int, rank: int | None = None, world: int | None = None) -> slice:

@@ -28,7 +28,7 @@ import torch
 from tqdm.auto import tqdm
 
 from . import progress
-from .distributed import LoopSync, is_distributed
+from .distributed import LoopSync, is_distributed, shard_of_draw
 from .exceptions import DataError, DeepclustError
 from .utils import atomic_path
 
@@ -264,6 +264,14 @@ class TrainingLoop:
                     continue
             self.rows_seen += len(idx)
             yield idx
+
+    def draw_for_batch(self, draw: Callable[[int], torch.Tensor], b: int) -> torch.Tensor:
+        """``draw(b)`` for a batch of ``b`` rows; when the batch is this rank's shard, its
+        rows of the draw for the global batch (:func:`~deepclust.distributed.shard_of_draw`),
+        so that the ranks together draw what one process draws."""
+        if self.sync is not None and self.sync.shard_batches:
+            return shard_of_draw(draw, b)
+        return draw(b)
 
     def mean(self, total: float) -> float:
         """``total`` (a sum of per-sample losses over this epoch's batches) per sample

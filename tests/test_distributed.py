@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 import os
-import socket
 
 import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
+from _ddp import free_port
 
 from deepclust.distributed import gather_rows, is_distributed, rank_shard
 from deepclust.objectives.coding_rate import coding_rate
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _worker(rank: int, world: int, port: int, out: dict) -> None:
@@ -44,7 +38,7 @@ def test_gathered_rate_and_gradient_equal_the_single_process_ones():
     world = 2
     manager = mp.Manager()
     out = manager.dict()
-    mp.spawn(_worker, args=(world, _free_port(), out), nprocs=world, join=True)
+    mp.spawn(_worker, args=(world, free_port(), out), nprocs=world, join=True)
     torch.manual_seed(0)
     w = torch.randn(6, 4, dtype=torch.float64, requires_grad=True)
     x = torch.randn(8, 6, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
@@ -90,7 +84,7 @@ def test_mlc_under_two_ranks_keeps_identical_networks_and_clusters():
     if not dist.is_available():
         pytest.skip("torch.distributed is not available")
     out = mp.Manager().dict()
-    mp.spawn(_fit_worker, args=(2, _free_port(), out), nprocs=2, join=True)
+    mp.spawn(_fit_worker, args=(2, free_port(), out), nprocs=2, join=True)
     (w0, lab0, acc0), (w1, lab1, _) = out[0], out[1]
     torch.testing.assert_close(w0, w1, rtol=0, atol=0)  # averaged gradients, synced buffers
     assert (lab0 == lab1).all() and acc0 > 0.9
@@ -145,7 +139,7 @@ def test_gatcluster_two_ranks_give_the_one_process_targets_loss_and_gradient():
     if not dist.is_available():
         pytest.skip("torch.distributed is not available")
     out = mp.Manager().dict()
-    mp.spawn(_gatcluster_worker, args=(2, _free_port(), out), nprocs=2, join=True)
+    mp.spawn(_gatcluster_worker, args=(2, free_port(), out), nprocs=2, join=True)
     est, x, xt, v = _gatcluster_parts()
     targets = est._targets(x)
     terms = est._sub_batch_objective(xt, v, targets)

@@ -5,13 +5,13 @@ and ends where one process on the same global batches ends; resume works under i
 from __future__ import annotations
 
 import os
-import socket
 
 import numpy as np
 import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
+from _ddp import free_port
 
 from deepclust.distributed import LoopSync, is_writer
 
@@ -20,12 +20,6 @@ pytestmark = pytest.mark.skipif(not dist.is_available(), reason="no torch.distri
 
 class _Interrupt(Exception):
     pass
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _data() -> np.ndarray:
@@ -80,7 +74,7 @@ def _worker(rank: int, world: int, port: int, out: dict, ckpt: str, mode: str) -
 
 def _spawn(mode: str, ckpt: str) -> dict:
     out = mp.Manager().dict()
-    mp.spawn(_worker, args=(2, _free_port(), out, ckpt, mode), nprocs=2, join=True)
+    mp.spawn(_worker, args=(2, free_port(), out, ckpt, mode), nprocs=2, join=True)
     return dict(out)
 
 
@@ -145,7 +139,7 @@ def _sync_worker(rank: int, world: int, port: int, out: dict) -> None:
 
 def test_loop_sync_shards_averages_and_agrees():
     out = mp.Manager().dict()
-    mp.spawn(_sync_worker, args=(2, _free_port(), out), nprocs=2, join=True)
+    mp.spawn(_sync_worker, args=(2, free_port(), out), nprocs=2, join=True)
     (i0, f0, l0, s0), (i1, f1, l1, s1) = out[0], out[1]
     assert i0 == [0, 1, 2, 3] and i1 == [4, 5, 6, 7]
     torch.testing.assert_close(f0, f1, rtol=0, atol=0)

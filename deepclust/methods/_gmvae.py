@@ -18,6 +18,7 @@ from sklearn.cluster import KMeans as _SkKMeans
 
 from ..base import DeepClusterer
 from ..diagnostics import is_collapsed
+from ..distributed import shard_randn_like
 from ..exceptions import ConfigError
 from ..nn.autoencoders import MLPAutoencoder
 from ..nn.vae import GaussianEncoder, GaussianMixturePrior, copy_decoder
@@ -194,8 +195,12 @@ class GaussianMixtureVAE(UsesAutoencoder, StopsOnCollapse, DeepClusterer):
 
     # -------------------------------------------------------------- training
     def _sample(self, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-        """Reparameterised sample ``z = mu + sigma * eps`` (DGG eq. 23)."""
-        return mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+        """Reparameterised sample ``z = mu + sigma * eps`` (DGG eq. 23).
+
+        Only called on the batches of the one loop; under ``torchrun`` those are this
+        rank's shards, which get their rows of the global batch's noise.
+        """
+        return mu + torch.exp(0.5 * logvar) * shard_randn_like(mu)
 
     def _fit_vae(self, data: torch.Tensor, n_epochs: int, lr: float) -> None:
         """Train the pretrained network as a plain VAE (standard normal prior), DGG §4."""

@@ -23,6 +23,12 @@ The paper, top-down, and where each part lives here:
   means -> mixture means and (unbiased) variances, classifier pretrained on the k-means
   labels.
 * Labels: ``argmax_c q(c | mu~(x))``; ``predict`` works on new samples.
+
+Under ``torchrun`` every rank builds the same graph, k-means start and tables from the
+same seed (no communication); each rank takes its share of every global batch, the
+gradients are averaged, and the batch's new ``gamma_j`` are gathered from all ranks so
+that every rank applies the global batch's update of the ``gamma``/``pi`` tables
+(eq. 31) and the tables stay identical everywhere.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ import torch
 import torch.nn.functional as F
 from scipy import sparse
 
+from ..distributed import gather_detached, is_distributed
 from ..exceptions import ConfigError
 from ..graphs.affinity import gaussian_affinity, subsample_neighbours
 from ..graphs.knn import knn
@@ -174,6 +181,10 @@ class DGG(GaussianMixtureVAE):
     """
 
     _main_stage = "dgg"
+
+    #: every stage's batch loss is a mean of per-sample terms; the tables that the joint
+    #: stage updates batch by batch get the whole global batch (see ``_train``)
+    _data_parallel_batches = True
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "n_neighbors": [non_negative_int()],
@@ -493,7 +504,7 @@ class DGG(GaussianMixtureVAE):
                 loss.backward()
                 opt.step()
                 total += loss.item() * len(idx)
-            return {"loss": total / len(mu)}
+            return {"loss": loop.mean(total)}
 
         loop.run(epoch)
 
@@ -623,6 +634,9 @@ class DGG(GaussianMixtureVAE):
                 opt.step()
                 total += loss.item() * len(idx)
                 with torch.no_grad():
+                    if is_distributed():  # the global batch's update, on every rank
+                        idx, gamma = gather_detached(idx), gather_detached(gamma)
+                        entries = self._gather_transpose(graph, idx)
                     self._update_gamma(graph, tables, idx, gamma, entries)
             with torch.no_grad():
                 if self.gamma_source_ == "means":
@@ -643,7 +657,7 @@ class DGG(GaussianMixtureVAE):
                         self._guard_epoch(guard, loop, labels, i + 1)
                     self._convergence_epoch(tables, loop, labels, i + 1)
             sched.step()
-            return {"loss": total / n}
+            return {"loss": loop.mean(total)}
 
         loop.run(epoch)
 

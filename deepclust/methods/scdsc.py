@@ -20,6 +20,15 @@ instance-level target of the basis-representation model [18] (EDESC), which with
 
 Model selection never sees labels: ``selection="confidence"`` keeps the epoch with the
 largest share of pixels assigned with ``max_j s_ij > confidence`` (the authors' rule).
+
+Under ``torchrun`` every rank runs the band PCA, FINCH, the k-means start of the bases
+and the cache of assignments on the same data with the same seed (the same result, no
+communication). Mini-batch stages give each rank its share of every global batch; in the
+joint stage the ranks gather the global batch's assignments (with their gradients), so
+the mini-cluster means of eqs. (7)-(9), the local targets of eqs. (11)-(12) and the
+cache are those of the whole global batch on every rank, and the averaged gradient is
+the one-process gradient (up to batch normalisation, which sees each rank's shard).
+A full-batch fit (``batch_size=None``) trains the whole scene on every rank.
 """
 
 from __future__ import annotations
@@ -39,6 +48,7 @@ from torch import nn
 
 from ..base import DeepClusterer
 from ..data.hsi import BandPCA, _count_nonfinite, band_pca
+from ..distributed import gather_detached, gather_rows, is_distributed
 from ..exceptions import ConfigError, DataError
 from ..nn.conv import PatchAutoencoder, PatchSource
 from ..objectives.assignment import kl_divergence, target_distribution
@@ -224,6 +234,10 @@ class SCDSC(DeepClusterer):
     """
 
     input_kind = "hsi"
+
+    #: pretraining's loss is a mean over pixels; the joint stage gathers the global
+    #: batch's assignments for its mini-cluster and local terms (see the module notes)
+    _data_parallel_batches = True
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "n_clusters": N_CLUSTERS,
@@ -508,7 +522,7 @@ class SCDSC(DeepClusterer):
                 loss.backward()
                 opt.step()
                 total += loss.item() * len(b)
-            return {"loss": total / len(pix)}
+            return {"loss": loop.mean(total)}
 
         loop.run(epoch)
 
@@ -661,6 +675,8 @@ class SCDSC(DeepClusterer):
                 x = source.patches(pix[rows])
                 z, x_hat = ae(x)
                 s = self._affinity(z)
+                if is_distributed() and not full:  # the global batch's assignments
+                    rows, s = gather_detached(rows), gather_rows(s)
                 terms = {
                     "recon": F.mse_loss(x_hat, x),
                     "dissimilarity": basis_dissimilarity(bases.D, self.n_clusters),

@@ -81,8 +81,7 @@ class VaDE(GaussianMixtureVAE):
     component_means_, component_variances_
     """
 
-    #: the ELBO is a mean of per-sample terms (DGG's, by contrast, updates its gamma
-    #: table batch by batch, so DGG trains on whole batches on every rank)
+    #: the ELBO is a mean of per-sample terms
     _data_parallel_batches = True
 
     _main_stage = "vade"

@@ -57,15 +57,19 @@ def fit_siamese(
         for idx in loop.batches(len(data), batch_size):
             idx = idx.to(data.device)
             b = len(idx)
-            choice = torch.randint(0, pos_t.shape[1], (b,), generator=loop.generator)
+            choice = loop.draw_for_batch(
+                lambda m: torch.randint(0, pos_t.shape[1], (m,), generator=loop.generator), b
+            )
             p_idx = pos_t[idx, choice.to(data.device)]
-            n_idx = torch.randint(0, len(data), (b,), generator=loop.generator).to(data.device)
+            n_idx = loop.draw_for_batch(
+                lambda m: torch.randint(0, len(data), (m,), generator=loop.generator), b
+            ).to(data.device)
             loss = contrastive_loss(net(data[idx]), net(data[p_idx]), net(data[n_idx]), margin)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             total += loss.item() * b
-        return {"loss": total / len(data)}
+        return {"loss": loop.mean(total)}
 
     loop.run(epoch)
     net.eval()
