@@ -28,6 +28,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .diagnostics import assignment_report
 from .exceptions import ConfigError, DataError
+from .precision import check_precision
 from .scaling import apply_scaling, choose_scaling
 from .threads import configure_threads
 from .training import TrainingDivergedError, TrainingLoop, fit_fingerprint
@@ -319,6 +320,9 @@ class TorchMixin:
 
     ``device``
         ``"auto"`` (CUDA > MPS > CPU) or an explicit torch device string.
+    ``precision``
+        ``"fp32"`` (default), or ``"bf16"`` / ``"fp16"`` mixed precision for the training
+        stages (autocast; fp16 with dynamic loss scaling): :mod:`deepclust.precision`.
     ``random_state``
         Seeds torch, NumPy and Python; a seeded CPU run reproduces ``labels_`` exactly.
     ``verbose``
@@ -337,6 +341,7 @@ class TorchMixin:
     _data_parallel_batches: ClassVar[bool] = False
 
     device: str
+    precision: str
     random_state: int | None
     verbose: bool
     checkpoint_dir: str | None
@@ -352,6 +357,7 @@ class TorchMixin:
             raise ConfigError("resume=True needs checkpoint_dir (where the checkpoints are)")
         seed_everything(self.random_state)
         self.device_ = resolve_device(self.device)
+        check_precision(getattr(self, "precision", "fp32"), self.device_)
         self.history_: list[dict[str, Any]] = []
         self._fingerprint = fit_fingerprint(self, *data) if self.checkpoint_dir else None
 
@@ -370,6 +376,8 @@ class TorchMixin:
             verbose=self.verbose,
             fingerprint=getattr(self, "_fingerprint", None),
             owner=type(self).__name__,
+            device=self.device_,
+            precision=getattr(self, "precision", "fp32"),
             data_parallel=self._data_parallel_batches,
         )
 

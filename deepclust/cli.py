@@ -52,6 +52,8 @@ def settings_from_args(args: argparse.Namespace) -> Any:
     params = parse_assignments(args.set, "--set")
     if args.device:
         params["device"] = args.device
+    if args.precision:
+        params["precision"] = args.precision
     return RunSettings.from_config(
         args.config,
         method=args.method,
@@ -173,6 +175,7 @@ def _run_parser(sub: Any, common: list[argparse.ArgumentParser]) -> None:
     r.add_argument("--overwrite", action="store_true", help="replace an existing --out folder")
     r.add_argument("--seed", type=_integer, help="random_state (default 0)")
     r.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps")
+    r.add_argument("--precision", choices=("fp32", "bf16", "fp16"), help="mixed-precision training")
     r.add_argument("--threads", type=_integer, help="CPU threads (default: the cores not busy)")
     r.add_argument("--set", action="append", metavar="KEY=VALUE", help="method parameter")
     r.add_argument("--data-opt", action="append", metavar="KEY=VALUE", help="loader option")

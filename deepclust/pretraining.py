@@ -25,6 +25,8 @@ from .base import PersistenceMixin, TorchMixin
 from .exceptions import ConfigError
 from .nn.autoencoders import MLPAutoencoder, auto_architecture, auto_batch_size
 from .nn.mlp import batched_apply, xavier_init_
+from .objectives.reconstruction import reconstruction_loss
+from .precision import backward
 from .threads import configure_threads
 from .training import adam
 from .utils import derive_seed
@@ -45,12 +47,6 @@ def auto_epochs(n_samples: int, batch_size: int, target_steps: int, lo: int, hi:
     """Epochs giving about ``target_steps`` gradient steps, clipped to ``[lo, hi]``."""
     steps_per_epoch = max(1, math.ceil(n_samples / batch_size))
     return int(min(hi, max(lo, math.ceil(target_steps / steps_per_epoch))))
-
-
-def _reconstruction_loss(x_hat: torch.Tensor, x: torch.Tensor, kind: str) -> torch.Tensor:
-    if kind == "bce":
-        return F.binary_cross_entropy(x_hat.clamp(1e-6, 1 - 1e-6), x)
-    return F.mse_loss(x_hat, x)
 
 
 #: Feature magnitudes beyond this make a linear decoder's squared error overflow float32
@@ -95,7 +91,7 @@ def minibatch_epoch(
     for idx in loop.batches(n, batch_size):
         loss = batch_loss(idx)
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        backward(loss)
         opt.step()
         total += loss.item() * len(idx)
     return loop.mean(total)
@@ -188,6 +184,7 @@ class Autoencoder(TorchMixin, PersistenceMixin, TransformerMixin, BaseEstimator)
         corruption: float = 0.2,
         weight_init: str = "torch",
         device: str = "auto",
+        precision: str = "fp32",
         random_state: int | None = None,
         verbose: bool = False,
         checkpoint_dir: str | None = None,
@@ -205,6 +202,7 @@ class Autoencoder(TorchMixin, PersistenceMixin, TransformerMixin, BaseEstimator)
         self.corruption = corruption
         self.weight_init = weight_init
         self.device = device
+        self.precision = precision
         self.random_state = random_state
         self.verbose = verbose
         self.checkpoint_dir = checkpoint_dir
@@ -316,7 +314,7 @@ class Autoencoder(TorchMixin, PersistenceMixin, TransformerMixin, BaseEstimator)
     def _finetune(self, data: torch.Tensor, n_epochs: int) -> None:
         train_reconstruction(
             self, self.network_, data, "ae_finetune", n_epochs, self.batch_size_, self.lr,
-            lambda x_hat, x: _reconstruction_loss(x_hat, x, self.loss_),
+            lambda x_hat, x: reconstruction_loss(x_hat, x, self.loss_),
         )  # fmt: skip
 
     # -------------------------------------------------------------- inference
@@ -406,6 +404,7 @@ class UsesAutoencoder:
             finetune_epochs=self.ae_finetune_epochs,
             lr=self.ae_lr,
             device=str(self.device_),
+            precision=self.precision,
             random_state=derive_seed(self.random_state, 1),
             verbose=self.verbose,
             checkpoint_dir=sub,

@@ -30,6 +30,7 @@ from tqdm.auto import tqdm
 from . import progress
 from .distributed import LoopSync, is_distributed, shard_of_draw
 from .exceptions import DataError, DeepclustError
+from .precision import LossScaler, active_scaler, autocast
 from .utils import atomic_path
 
 #: Parameters that do not change a fit's result, left out of the checkpoint fingerprint.
@@ -202,6 +203,12 @@ class TrainingLoop:
         with another fingerprint is refused on resume (it belongs to another run).
     owner : str
         Name of the estimator, for error messages.
+    device : torch.device or None
+        Where the stage trains (the autocast device type); None: CPU.
+    precision : {"fp32", "bf16", "fp16"}
+        Run each epoch under autocast to this half type (:mod:`deepclust.precision`);
+        ``"fp16"`` also scales the losses that :func:`~deepclust.precision.backward`
+        back-propagates and unscales (or skips) every optimiser step of the stage.
     data_parallel : bool
         Inside a process group (``torchrun``), give each rank its share of every batch
         (:class:`~deepclust.distributed.LoopSync`); only for methods whose batch loss is
@@ -223,6 +230,8 @@ class TrainingLoop:
         verbose: bool = False,
         fingerprint: dict[str, Any] | None = None,
         owner: str = "",
+        device: torch.device | None = None,
+        precision: str = "fp32",
         data_parallel: bool = False,
     ) -> None:
         self.stage = stage
@@ -242,6 +251,11 @@ class TrainingLoop:
         self.epoch = 0
         self.stopped = False
         self.sync = LoopSync(self.state, shard_batches=data_parallel) if is_distributed() else None
+        self.device = device if device is not None else torch.device("cpu")
+        self.precision = precision
+        self.scaler = LossScaler() if precision == "fp16" else None
+        if self.scaler is not None:
+            self.state["_loss_scale"] = self.scaler
         self.rows_seen = 0  # rows handed out by batches() in the current epoch
 
     # ----------------------------------------------------------------- batches
@@ -361,6 +375,8 @@ class TrainingLoop:
         quiet = sync is not None and not sync.writes
         if sync is not None:
             sync.start()
+        # after the gradient all-reduce hooks: an overflow on any rank is seen by all
+        scaling = self._register_scaler()
         bar = tqdm(
             total=self.n_epochs,
             initial=start,
@@ -375,7 +391,8 @@ class TrainingLoop:
             for epoch in range(start, self.n_epochs):
                 tic = time.perf_counter()
                 self.rows_seen = 0
-                losses = epoch_fn(epoch)
+                with autocast(self.device, self.precision), active_scaler(self.scaler):
+                    losses = epoch_fn(epoch)
                 if sync is not None:
                     losses = sync.mean_losses(losses)
                     self.stopped = sync.any_stopped(self.stopped)
@@ -395,10 +412,29 @@ class TrainingLoop:
                     break
         finally:
             bar.close()
+            for hook in scaling:
+                hook.remove()
             if sync is not None:
                 sync.close()
         log.done(self.epoch, losses)
         return [r for r in self.history if r.get("stage") == self.stage]
+
+    def _register_scaler(self) -> list[Any]:
+        """Hooks of a mixed-precision stage on every optimiser: the fp16 scaler's
+        unscale-or-skip before each step, and after it a reset of autocast's cache.
+
+        Autocast keeps the half copies of the weights for as long as its context is
+        open, here a whole epoch: without the reset, every batch after the first would
+        run on the epoch's first weights (measured: an autoencoder on the digits stalled
+        at a BCE of 0.39 against 0.28 in float32).
+        """
+        if self.precision == "fp32":
+            return []
+        opts = [o for o in self.state.values() if isinstance(o, torch.optim.Optimizer)]
+        hooks = [o.register_step_post_hook(_clear_autocast_cache) for o in opts]
+        if self.scaler is not None:
+            hooks += [o.register_step_pre_hook(self.scaler.unscale_or_skip) for o in opts]
+        return hooks
 
     def _check_finite(self, losses: dict[str, float], epoch: int) -> None:
         """Stop at the first NaN/inf loss: every later epoch and the labels would be garbage."""
@@ -411,6 +447,10 @@ class TrainingLoop:
                 f"({key}={value}); try standardised input (--preprocess standardize=true) "
                 "or a smaller learning rate"
             )
+
+
+def _clear_autocast_cache(*_: object) -> None:
+    torch.clear_autocast_cache()
 
 
 def adam(params: Any, lr: float, **kwargs: Any) -> torch.optim.Adam:

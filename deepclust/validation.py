@@ -61,6 +61,7 @@ LAYER_SIZES = [AUTO, list, tuple]
 #: Parameters of every torch-based estimator (see :class:`deepclust.base.TorchMixin`).
 TORCH_CONSTRAINTS: dict[str, list[Any]] = {
     "device": [str],
+    "precision": [StrOptions({"fp32", "bf16", "fp16"})],
     "random_state": SEED,
     "verbose": ["boolean"],
     "checkpoint_dir": [str, os.PathLike, None],

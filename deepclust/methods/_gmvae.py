@@ -230,8 +230,8 @@ class GaussianMixtureVAE(UsesAutoencoder, StopsOnCollapse, DeepClusterer):
         mus, logvars = [], []
         for i in range(0, len(data), batch):
             mu, logvar = self.encoder_(data[i : i + batch])
-            mus.append(mu)
-            logvars.append(logvar)
+            mus.append(mu.float())  # float32 also inside a mixed-precision epoch
+            logvars.append(logvar.float())
         self.encoder_.train()
         return torch.cat(mus), torch.cat(logvars)
 

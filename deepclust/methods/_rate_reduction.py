@@ -20,6 +20,7 @@ from ..exceptions import ConfigError
 from ..nn.augment import views
 from ..nn.lars import LARS
 from ..objectives.coding_rate import tcr_loss
+from ..precision import backward
 from ..pretraining import auto_epochs
 from ..training import GlobalRNGState
 from ..validation import (
@@ -105,7 +106,7 @@ class RateReductionClusterer(ImageRowsInput, DataParallel, DeepClusterer):
                 terms = tcr_loss(gather_rows(z[0]), gather_rows(z[1]), self.eps2_init,
                                  self.invariance)  # fmt: skip
                 opt.zero_grad(set_to_none=True)
-                terms["loss"].backward()
+                backward(terms["loss"])
                 opt.step()
                 add_terms(sums, terms, len(idx))
             return {k: v / len(data) for k, v in sums.items()}

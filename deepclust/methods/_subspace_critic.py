@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from ..objectives.temporal_subspace import discriminator_loss
+from ..precision import backward
 
 
 class SubspaceCriticStep:
@@ -25,7 +26,7 @@ class SubspaceCriticStep:
             self.disc_margin, self.beta_orth, self.beta_cross,
         )  # fmt: skip
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        backward(loss)
         opt.step()
         return loss.item()
 

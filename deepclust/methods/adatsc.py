@@ -43,6 +43,7 @@ from ..objectives.temporal_subspace import (
     redundancy_penalty,
     self_expression_loss,
 )
+from ..precision import backward
 from ..training import TensorState, adam
 from ..utils import derive_seed
 from ..validation import (
@@ -235,6 +236,7 @@ class ADATSC(SubspaceCriticStep, ClimateCubeMixin, DeepClusterer):
         refine: str = "none",
         n_init: int = 20,
         device: str = "auto",
+        precision: str = "fp32",
         random_state: int | None = None,
         verbose: bool = False,
         checkpoint_dir: str | None = None,
@@ -281,6 +283,7 @@ class ADATSC(SubspaceCriticStep, ClimateCubeMixin, DeepClusterer):
         self.refine = refine
         self.n_init = n_init
         self.device = device
+        self.precision = precision
         self.random_state = random_state
         self.verbose = verbose
         self.checkpoint_dir = checkpoint_dir
@@ -362,7 +365,7 @@ class ADATSC(SubspaceCriticStep, ClimateCubeMixin, DeepClusterer):
                 out = net(data[s], windows, with_code=self.code_reconstruction)
                 loss = self._reconstruction(out, data[s], weight[s])
                 opt.zero_grad(set_to_none=True)
-                loss.backward()
+                backward(loss)
                 opt.step()
                 total += loss.item() * len(idx)
             return {"rec": total / len(steps)}
@@ -471,7 +474,7 @@ class ADATSC(SubspaceCriticStep, ClimateCubeMixin, DeepClusterer):
         )
         loss = rec + kl + sched["bal"] * balance + sched["se"] * se + self.lambda_adv * adv
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        backward(loss)
         opt.step()
         terms = {"loss": loss.item(), "rec": rec.item(), "kl": kl.item(), "balance": balance.item(),
                  "se": se.item(), "adv": float(adv.detach()), "tau": sched["tau"]}  # fmt: skip

@@ -61,6 +61,7 @@ class AEGMM(UsesAutoencoder, DeepClusterer):
         ae_finetune_epochs: Any = "auto",
         ae_lr: float = 1e-3,
         device: str = "auto",
+        precision: str = "fp32",
         random_state: int | None = None,
         verbose: bool = False,
         checkpoint_dir: str | None = None,
@@ -78,6 +79,7 @@ class AEGMM(UsesAutoencoder, DeepClusterer):
         self.ae_finetune_epochs = ae_finetune_epochs
         self.ae_lr = ae_lr
         self.device = device
+        self.precision = precision
         self.random_state = random_state
         self.verbose = verbose
         self.checkpoint_dir = checkpoint_dir

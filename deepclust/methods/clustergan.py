@@ -37,6 +37,7 @@ from torch import nn
 
 from ..base import DeepClusterer
 from ..nn.mlp import batched_apply
+from ..precision import backward
 from ..training import adam
 from ..utils import derive_seed
 from ..validation import (
@@ -165,6 +166,7 @@ class ClusterGAN(DeepClusterer):
         kmeans_n_init: int = 20,
         input_scaling: str = "auto",
         device: str = "auto",
+        precision: str = "fp32",
         random_state: int | None = None,
         verbose: bool = False,
         checkpoint_dir: str | None = None,
@@ -186,6 +188,7 @@ class ClusterGAN(DeepClusterer):
         self.kmeans_n_init = kmeans_n_init
         self.input_scaling = input_scaling
         self.device = device
+        self.precision = precision
         self.random_state = random_state
         self.verbose = verbose
         self.checkpoint_dir = checkpoint_dir
@@ -222,7 +225,7 @@ class ClusterGAN(DeepClusterer):
         loss = d(fake).mean() - d(real).mean()
         loss = loss + float(self.lambda_gp) * gradient_penalty(d, real, fake, eps)
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        backward(loss)
         opt.step()
         return loss.item()
 
@@ -236,7 +239,7 @@ class ClusterGAN(DeepClusterer):
         inv_c = F.cross_entropy(logits, c)
         loss = adv + float(self.beta_n) * inv_n + float(self.beta_c) * inv_c
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        backward(loss)
         opt.step()
         return {"generator": adv.item(), "inv_n": inv_n.item(), "inv_c": inv_c.item()}
 

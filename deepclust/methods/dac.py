@@ -27,6 +27,7 @@ from torch import nn
 
 from ..nn.gatcluster import ImageFeatures
 from ..objectives.pairwise_clustering import dac_loss, dac_thresholds
+from ..precision import backward
 from ..training import GlobalRNGState, adam
 from ..validation import AUTO, N_CLUSTERS, positive_int, positive_real
 from ._augmented_images import AugmentedImageClusterer
@@ -105,6 +106,7 @@ class DAC(AugmentedImageClusterer):
         batch_size: int = 128,
         lr: float = 1e-3,
         device: str = "auto",
+        precision: str = "fp32",
         random_state: int | None = None,
         verbose: bool = False,
         checkpoint_dir: str | None = None,
@@ -124,6 +126,7 @@ class DAC(AugmentedImageClusterer):
         self.batch_size = batch_size
         self.lr = lr
         self.device = device
+        self.precision = precision
         self.random_state = random_state
         self.verbose = verbose
         self.checkpoint_dir = checkpoint_dir
@@ -165,7 +168,7 @@ class DAC(AugmentedImageClusterer):
                     clean = net(self._prepared(x))
                 loss, chosen = dac_loss(net(self._transformed(x)), u, low, select=clean)
                 opt.zero_grad(set_to_none=True)
-                loss.backward()
+                backward(loss)
                 opt.step()
                 total, share, steps = total + loss.item(), share + chosen.item(), steps + 1
             n = max(1, steps)

@@ -38,6 +38,7 @@ import torch
 
 from ..nn.temporal_subspace import SubspaceDiscriminator, SubspaceSampler
 from ..objectives.temporal_subspace import adversarial_loss
+from ..precision import backward
 from ..training import TensorState, adam
 from ..utils import derive_seed
 from ..validation import AUTO, non_negative_int, non_negative_real, positive_int, positive_real
@@ -135,6 +136,7 @@ class DASC(SubspaceCriticStep, DSCNet):
         ae_finetune_epochs: Any = "auto",
         ae_lr: float = 1e-3,
         device: str = "auto",
+        precision: str = "fp32",
         random_state: int | None = None,
         verbose: bool = False,
         checkpoint_dir: str | None = None,
@@ -148,7 +150,7 @@ class DASC(SubspaceCriticStep, DSCNet):
             conv_kernels=conv_kernels, conv_pretrain_epochs=conv_pretrain_epochs,
             hidden_dims=hidden_dims, latent_dim=latent_dim, pretrained=pretrained,
             input_scaling=input_scaling, ae_layerwise_epochs=ae_layerwise_epochs,
-            ae_finetune_epochs=ae_finetune_epochs, ae_lr=ae_lr, device=device,
+            ae_finetune_epochs=ae_finetune_epochs, ae_lr=ae_lr, device=device, precision=precision,
             random_state=random_state, verbose=verbose, checkpoint_dir=checkpoint_dir,
             checkpoint_every=checkpoint_every, resume=resume,
         )  # fmt: skip
@@ -230,7 +232,7 @@ class DASC(SubspaceCriticStep, DSCNet):
                     adv = adversarial_loss(fake, fake_k, disc.bases.detach())
             loss = terms["loss"] + self.lambda_adv * adv
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            backward(loss)
             opt.step()
             if adversarial:
                 disc_loss = self._discriminator_step(z.detach(), q, opt_d)

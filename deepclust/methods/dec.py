@@ -16,7 +16,6 @@ from typing import Any, ClassVar
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from sklearn.cluster import KMeans as _SkKMeans
 from torch import nn
 
@@ -25,6 +24,8 @@ from ..diagnostics import assignment_report
 from ..exceptions import ConfigError
 from ..nn.autoencoders import MLPAutoencoder, auto_batch_size
 from ..objectives.assignment import kl_divergence, student_t_assignment, target_distribution
+from ..objectives.reconstruction import reconstruction_loss
+from ..precision import backward
 from ..pretraining import ClustersTheEmbedding, UsesAutoencoder, auto_epochs
 from ..training import TensorState, adam
 from ..utils import derive_seed
@@ -136,6 +137,7 @@ class DEC(UsesAutoencoder, ClustersTheEmbedding, DeepClusterer):
         n_init: int = 20,
         collapse_retries: int = 2,
         device: str = "auto",
+        precision: str = "fp32",
         random_state: int | None = None,
         verbose: bool = False,
         checkpoint_dir: str | None = None,
@@ -161,6 +163,7 @@ class DEC(UsesAutoencoder, ClustersTheEmbedding, DeepClusterer):
         self.n_init = n_init
         self.collapse_retries = collapse_retries
         self.device = device
+        self.precision = precision
         self.random_state = random_state
         self.verbose = verbose
         self.checkpoint_dir = checkpoint_dir
@@ -305,15 +308,11 @@ class DEC(UsesAutoencoder, ClustersTheEmbedding, DeepClusterer):
                 loss = loss_c
                 if recon_w > 0:
                     x_hat = self.autoencoder_.decoder(z)
-                    loss_r = (
-                        F.binary_cross_entropy(x_hat.clamp(1e-6, 1 - 1e-6), x)
-                        if self.loss_ == "bce"
-                        else F.mse_loss(x_hat, x)
-                    )
+                    loss_r = reconstruction_loss(x_hat, x, self.loss_)
                     loss = loss_r + recon_w * loss_c
                     tot_r += loss_r.item() * len(idx)
                 opt.zero_grad(set_to_none=True)
-                loss.backward()
+                backward(loss)
                 opt.step()
                 tables["step"].add_(1)
                 tot_c += loss_c.item() * len(idx)
@@ -365,6 +364,7 @@ class IDEC(DEC):
         n_init: int = 20,
         collapse_retries: int = 2,
         device: str = "auto",
+        precision: str = "fp32",
         random_state: int | None = None,
         verbose: bool = False,
         checkpoint_dir: str | None = None,
@@ -391,6 +391,7 @@ class IDEC(DEC):
             n_init=n_init,
             collapse_retries=collapse_retries,
             device=device,
+            precision=precision,
             random_state=random_state,
             verbose=verbose,
             checkpoint_dir=checkpoint_dir,

@@ -30,6 +30,7 @@ from sklearn.cluster import KMeans as _SkKMeans
 from ..base import DeepClusterer
 from ..nn.autoencoders import MLPAutoencoder, auto_batch_size
 from ..objectives.dekm import dekm_loss, greedy_targets, scatter_rotation, within_cluster_scatter
+from ..precision import backward
 from ..pretraining import ClustersTheEmbedding, UsesAutoencoder, auto_epochs
 from ..training import TensorState, adam
 from ..utils import derive_seed
@@ -106,6 +107,7 @@ class DEKM(UsesAutoencoder, ClustersTheEmbedding, DeepClusterer):
         batch_size: Any = "auto",
         kmeans_n_init: int = 20,
         device: str = "auto",
+        precision: str = "fp32",
         random_state: int | None = None,
         verbose: bool = False,
         checkpoint_dir: str | None = None,
@@ -127,6 +129,7 @@ class DEKM(UsesAutoencoder, ClustersTheEmbedding, DeepClusterer):
         self.batch_size = batch_size
         self.kmeans_n_init = kmeans_n_init
         self.device = device
+        self.precision = precision
         self.random_state = random_state
         self.verbose = verbose
         self.checkpoint_dir = checkpoint_dir
@@ -210,7 +213,7 @@ class DEKM(UsesAutoencoder, ClustersTheEmbedding, DeepClusterer):
                     self.autoencoder_.encoder(data[idx]), tables["rotation"], tables["target"][idx]
                 )
                 opt.zero_grad(set_to_none=True)
-                loss.backward()
+                backward(loss)
                 opt.step()
                 tables["step"].add_(1)
                 total += loss.item() * len(idx)

@@ -47,6 +47,7 @@ from ..graphs.knn import knn
 from ..nn.siamese import fit_siamese
 from ..nn.vae import GaussianMixturePrior, classifier_head
 from ..objectives.gmm_vae import dgg_objective, dgg_pi_from_sums
+from ..precision import backward
 from ..training import TensorState, adam
 from ..utils import derive_seed
 from ..validation import (
@@ -246,6 +247,7 @@ class DGG(GaussianMixtureVAE):
         tol: float = 0.0,
         patience: int = 10,
         device: str = "auto",
+        precision: str = "fp32",
         random_state: int | None = None,
         verbose: bool = False,
         checkpoint_dir: str | None = None,
@@ -288,6 +290,7 @@ class DGG(GaussianMixtureVAE):
         self.tol = tol
         self.patience = patience
         self.device = device
+        self.precision = precision
         self.random_state = random_state
         self.verbose = verbose
         self.checkpoint_dir = checkpoint_dir
@@ -501,7 +504,7 @@ class DGG(GaussianMixtureVAE):
                 z = mu[idx] if on_means else self._sample(mu[idx], logvar[idx])
                 loss = F.cross_entropy(self.classifier_(z), target[idx])
                 opt.zero_grad(set_to_none=True)
-                loss.backward()
+                backward(loss)
                 opt.step()
                 total += loss.item() * len(idx)
             return {"loss": loop.mean(total)}
@@ -568,9 +571,9 @@ class DGG(GaussianMixtureVAE):
         gamma = torch.softmax(self.classifier_(z), dim=1)
         if self.gamma_source_ == "means":
             with torch.no_grad():
-                table_gamma = torch.softmax(self.classifier_(mu.detach()), dim=1)
+                table_gamma = torch.softmax(self.classifier_(mu.detach()).float(), dim=1)
         else:
-            table_gamma = gamma.detach()
+            table_gamma = gamma.detach().float()  # the tables are float32
         row, anchor, w = self._gather_transpose(graph, x_idx)
         log_pi_bar = torch.zeros(len(x_idx), pi.shape[1], device=x.device)
         log_pi_bar.index_add_(0, row, w.unsqueeze(1) * torch.log(pi[anchor].clamp_min(1e-10)))
@@ -630,7 +633,7 @@ class DGG(GaussianMixtureVAE):
                 obj, gamma, entries = self.objective(idx, data, graph, tables["pi"])
                 loss = -obj.mean()
                 opt.zero_grad(set_to_none=True)
-                loss.backward()
+                backward(loss)
                 opt.step()
                 total += loss.item() * len(idx)
                 with torch.no_grad():
@@ -678,8 +681,7 @@ class DGG(GaussianMixtureVAE):
     def _responsibilities(self, data: torch.Tensor) -> torch.Tensor:
         mu, _ = self._encode(data)
         self.classifier_.eval()
-        out = torch.softmax(self.classifier_(mu), dim=1)
-        return out
+        return torch.softmax(self.classifier_(mu).float(), dim=1)
 
     def _finish(self, data: torch.Tensor, graph: dict[str, Any]) -> None:
         mu, _ = self._encode(data)

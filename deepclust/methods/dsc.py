@@ -35,6 +35,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..base import DeepClusterer
 from ..nn.dsc import DSCNetwork
 from ..objectives.assignment import kl_divergence, target_distribution
+from ..precision import backward
 from ..training import TensorState, adam
 from ..utils import derive_seed
 from ..validation import (
@@ -129,6 +130,7 @@ class DSC(ClimateCubeMixin, DeepClusterer):
         update_interval: int = 1,
         n_init: int = 20,
         device: str = "auto",
+        precision: str = "fp32",
         random_state: int | None = None,
         verbose: bool = False,
         checkpoint_dir: str | None = None,
@@ -152,6 +154,7 @@ class DSC(ClimateCubeMixin, DeepClusterer):
         self.update_interval = update_interval
         self.n_init = n_init
         self.device = device
+        self.precision = precision
         self.random_state = random_state
         self.verbose = verbose
         self.checkpoint_dir = checkpoint_dir
@@ -206,7 +209,7 @@ class DSC(ClimateCubeMixin, DeepClusterer):
                 x = data[s]
                 loss = masked_mse(net.decode(net.embed(x)), x, weight[s])
                 opt.zero_grad(set_to_none=True)
-                loss.backward()
+                backward(loss)
                 opt.step()
                 total += loss.item() * len(idx)
             return {"rec": total / len(steps)}
@@ -257,7 +260,7 @@ class DSC(ClimateCubeMixin, DeepClusterer):
                 kl = kl_divergence(tables["target"][s].reshape(-1, k), q, "batchmean")
                 loss = rec + self.gamma * kl
                 opt.zero_grad(set_to_none=True)
-                loss.backward()
+                backward(loss)
                 opt.step()
                 for key, value in (("loss", loss), ("rec", rec), ("kl", kl)):
                     sums[key] += value.item() * len(idx)

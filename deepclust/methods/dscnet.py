@@ -32,6 +32,7 @@ from ..base import DeepClusterer
 from ..exceptions import DataError
 from ..nn.autoencoders import MLPAutoencoder
 from ..nn.conv_autoencoder import ConvAutoencoder
+from ..precision import backward
 from ..pretraining import UsesAutoencoder, auto_epochs, train_reconstruction
 from ..training import adam
 from ..validation import (
@@ -201,6 +202,7 @@ class DSCNet(UsesAutoencoder, DeepClusterer):
         ae_finetune_epochs: Any = "auto",
         ae_lr: float = 1e-3,
         device: str = "auto",
+        precision: str = "fp32",
         random_state: int | None = None,
         verbose: bool = False,
         checkpoint_dir: str | None = None,
@@ -229,6 +231,7 @@ class DSCNet(UsesAutoencoder, DeepClusterer):
         self.ae_finetune_epochs = ae_finetune_epochs
         self.ae_lr = ae_lr
         self.device = device
+        self.precision = precision
         self.random_state = random_state
         self.verbose = verbose
         self.checkpoint_dir = checkpoint_dir
@@ -313,7 +316,7 @@ class DSCNet(UsesAutoencoder, DeepClusterer):
             terms = dscnet_loss(data, ae.decoder(cz), z, cz, se.coefficients(),
                                 self.lambda1, self.lambda2)  # fmt: skip
             opt.zero_grad(set_to_none=True)
-            terms["loss"].backward()
+            backward(terms["loss"])
             opt.step()
             return {k: float(v.detach()) for k, v in terms.items()}
 

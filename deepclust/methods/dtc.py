@@ -34,6 +34,7 @@ from ..exceptions import ConfigError
 from ..nn.dtc import TemporalAutoencoder, TemporalClusteringLayer
 from ..objectives.assignment import kl_divergence, target_distribution
 from ..objectives.temporal_distance import TEMPORAL_DISTANCES, temporal_distance
+from ..precision import backward
 from ..training import TensorState, adam
 from ..validation import (
     StrOptions,
@@ -117,6 +118,7 @@ class DTC(ClimateCubeMixin, DeepClusterer):
         gamma: float = 1.0,
         update_interval: int = 1,
         device: str = "auto",
+        precision: str = "fp32",
         random_state: int | None = None,
         verbose: bool = False,
         checkpoint_dir: str | None = None,
@@ -141,6 +143,7 @@ class DTC(ClimateCubeMixin, DeepClusterer):
         self.gamma = gamma
         self.update_interval = update_interval
         self.device = device
+        self.precision = precision
         self.random_state = random_state
         self.verbose = verbose
         self.checkpoint_dir = checkpoint_dir
@@ -200,7 +203,7 @@ class DTC(ClimateCubeMixin, DeepClusterer):
                 s = steps[idx.to(steps.device)]
                 loss = masked_mse(net(flat[s])[1], flat[s], w[s])
                 opt.zero_grad(set_to_none=True)
-                loss.backward()
+                backward(loss)
                 opt.step()
                 total += loss.item() * len(idx)
             return {"rec": total / len(steps)}
@@ -256,7 +259,7 @@ class DTC(ClimateCubeMixin, DeepClusterer):
                 kl = kl_divergence(tables["target"][windows], self._assign(z), "batchmean")
                 loss = rec + self.gamma * kl
                 opt.zero_grad(set_to_none=True)
-                loss.backward()
+                backward(loss)
                 opt.step()
                 for key, value in (("loss", loss), ("rec", rec), ("kl", kl)):
                     sums[key] += value.item() * len(idx)

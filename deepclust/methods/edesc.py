@@ -25,13 +25,14 @@ from typing import Any, ClassVar
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from sklearn.cluster import KMeans as _SkKMeans
 
 from ..base import DeepClusterer
 from ..nn.autoencoders import MLPAutoencoder, auto_architecture, auto_batch_size
 from ..objectives.assignment import kl_divergence, target_distribution
+from ..objectives.reconstruction import reconstruction_loss
 from ..objectives.subspace import basis_dissimilarity, subspace_affinity
+from ..precision import backward
 from ..pretraining import ClustersTheEmbedding, UsesAutoencoder, auto_epochs
 from ..training import StopsOnCollapse, adam
 from ..utils import derive_seed
@@ -148,6 +149,7 @@ class EDESC(UsesAutoencoder, ClustersTheEmbedding, StopsOnCollapse, DeepClustere
         kmeans_n_init: int = 20,
         stop_on_collapse: bool = True,
         device: str = "auto",
+        precision: str = "fp32",
         random_state: int | None = None,
         verbose: bool = False,
         checkpoint_dir: str | None = None,
@@ -174,6 +176,7 @@ class EDESC(UsesAutoencoder, ClustersTheEmbedding, StopsOnCollapse, DeepClustere
         self.kmeans_n_init = kmeans_n_init
         self.stop_on_collapse = stop_on_collapse
         self.device = device
+        self.precision = precision
         self.random_state = random_state
         self.verbose = verbose
         self.checkpoint_dir = checkpoint_dir
@@ -238,10 +241,7 @@ class EDESC(UsesAutoencoder, ClustersTheEmbedding, StopsOnCollapse, DeepClustere
     def _losses(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """The three terms of EDESC's objective for one batch."""
         z, x_hat = self.autoencoder_(x)
-        if self.loss_ == "bce":
-            recon = F.binary_cross_entropy(x_hat.clamp(1e-6, 1 - 1e-6), x)
-        else:
-            recon = F.mse_loss(x_hat, x)
+        recon = reconstruction_loss(x_hat, x, self.loss_)
         s = self._affinity(z)
         kl = kl_divergence(target_distribution(s).detach(), s, "mean")
         phi = basis_dissimilarity(
@@ -265,7 +265,7 @@ class EDESC(UsesAutoencoder, ClustersTheEmbedding, StopsOnCollapse, DeepClustere
                 terms = self._losses(data[idx.to(self.device_)])
                 loss = terms["recon"] + self.beta * terms["kl"] + self.bases_weight * terms["phi"]
                 opt.zero_grad(set_to_none=True)
-                loss.backward()
+                backward(loss)
                 opt.step()
                 for key, value in (*terms.items(), ("loss", loss)):
                     sums[key] += float(value.detach()) * len(idx)

@@ -44,6 +44,7 @@ from ..objectives.gatcluster import (
     relation_targets,
     sharpened_target,
 )
+from ..precision import backward
 from ..training import GlobalRNGState, adam
 from ..utils import derive_seed
 from ..validation import (
@@ -161,6 +162,7 @@ class GATCluster(DataParallel, AugmentedImageClusterer):
         epochs: int = 10,
         lr: float = 1e-3,
         device: str = "auto",
+        precision: str = "fp32",
         random_state: int | None = None,
         verbose: bool = False,
         checkpoint_dir: str | None = None,
@@ -189,6 +191,7 @@ class GATCluster(DataParallel, AugmentedImageClusterer):
         self.epochs = epochs
         self.lr = lr
         self.device = device
+        self.precision = precision
         self.random_state = random_state
         self.verbose = verbose
         self.checkpoint_dir = checkpoint_dir
@@ -256,7 +259,7 @@ class GATCluster(DataParallel, AugmentedImageClusterer):
     ) -> dict[str, float]:  # fmt: skip
         terms = self._sub_batch_objective(xt, v, targets)
         opt.zero_grad(set_to_none=True)
-        terms["loss"].backward()
+        backward(terms["loss"])
         opt.step()
         return {k: float(t.detach()) for k, t in terms.items()}
 

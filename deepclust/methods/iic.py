@@ -24,6 +24,7 @@ from torch import nn
 
 from ..nn.gatcluster import ImageFeatures
 from ..objectives.pairwise_clustering import iic_loss
+from ..precision import backward
 from ..training import GlobalRNGState, adam
 from ..validation import AUTO, N_CLUSTERS, positive_int, positive_real
 from ._augmented_images import AugmentedImageClusterer
@@ -104,6 +105,7 @@ class IIC(AugmentedImageClusterer):
         batch_size: int = 256,
         lr: float = 1e-4,
         device: str = "auto",
+        precision: str = "fp32",
         random_state: int | None = None,
         verbose: bool = False,
         checkpoint_dir: str | None = None,
@@ -122,6 +124,7 @@ class IIC(AugmentedImageClusterer):
         self.batch_size = batch_size
         self.lr = lr
         self.device = device
+        self.precision = precision
         self.random_state = random_state
         self.verbose = verbose
         self.checkpoint_dir = checkpoint_dir
@@ -163,7 +166,7 @@ class IIC(AugmentedImageClusterer):
                 p, p_t = net(self._prepared(x), which), net(self._transformed(x), which)
                 losses = torch.stack([iic_loss(a, b) for a, b in zip(p, p_t, strict=True)])
                 opt.zero_grad(set_to_none=True)
-                losses.sum().backward()
+                backward(losses.sum())
                 opt.step()
                 per_head += losses.detach().cpu()
                 steps += 1

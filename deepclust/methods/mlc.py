@@ -40,6 +40,7 @@ from ..nn.augment import augmentation_for, views
 from ..nn.backbones import SphereHead, backbone_for
 from ..objectives.coding_rate import mlc_loss
 from ..objectives.sinkhorn import membership
+from ..precision import backward
 from ..training import GlobalRNGState
 from ..utils import derive_seed
 from ..validation import N_CLUSTERS, non_negative_real, positive_int, positive_real
@@ -157,6 +158,7 @@ class MLC(RateReductionClusterer):
         n_neighbors: int = 30,
         amp: bool = True,
         device: str = "auto",
+        precision: str = "fp32",
         random_state: int | None = None,
         verbose: bool = False,
         checkpoint_dir: str | None = None,
@@ -190,6 +192,7 @@ class MLC(RateReductionClusterer):
         self.n_neighbors = n_neighbors
         self.amp = amp
         self.device = device
+        self.precision = precision
         self.random_state = random_state
         self.verbose = verbose
         self.checkpoint_dir = checkpoint_dir
@@ -253,7 +256,7 @@ class MLC(RateReductionClusterer):
                 for opt in (opt_z, opt_c, opt_b):
                     if opt is not None:
                         opt.zero_grad(set_to_none=True)
-                terms["loss"].backward()
+                backward(terms["loss"])
                 for opt in (opt_z, opt_c, opt_b):
                     if opt is not None:
                         opt.step()

@@ -30,6 +30,7 @@ from ..nn.augment import augmentation_for, views
 from ..nn.backbones import SphereHead, backbone_for
 from ..nn.mlp import mlp
 from ..objectives.coding_rate import coding_rate, compression_rate_labels
+from ..precision import backward
 from ..training import GlobalRNGState
 from ..validation import AUTO, N_CLUSTERS, non_negative_int, positive_real
 from ._rate_reduction import RATE_REDUCTION_CONSTRAINTS, RateReductionClusterer, add_terms
@@ -125,6 +126,7 @@ class NMCE(RateReductionClusterer):
         weight_decay: float = 5e-4,
         amp: bool = True,
         device: str = "auto",
+        precision: str = "fp32",
         random_state: int | None = None,
         verbose: bool = False,
         checkpoint_dir: str | None = None,
@@ -152,6 +154,7 @@ class NMCE(RateReductionClusterer):
         self.weight_decay = weight_decay
         self.amp = amp
         self.device = device
+        self.precision = precision
         self.random_state = random_state
         self.verbose = verbose
         self.checkpoint_dir = checkpoint_dir
@@ -206,7 +209,7 @@ class NMCE(RateReductionClusterer):
                 z0, z1, logits = gather_rows(z[0]), gather_rows(z[1]), gather_rows(logits)
                 terms = nmce_loss(z0, z1, logits, self.eps2, self.invariance, self.tau)
                 opt.zero_grad(set_to_none=True)
-                terms["loss"].backward()
+                backward(terms["loss"])
                 opt.step()
                 add_terms(sums, terms, len(idx))
             return {k: v / len(data) for k, v in sums.items()}

@@ -60,6 +60,7 @@ from ..objectives.subspace import (
     refined_assignment,
     subspace_affinity,
 )
+from ..precision import backward
 from ..threads import configure_threads
 from ..training import TensorState, adam
 from ..utils import derive_seed
@@ -302,6 +303,7 @@ class SCDSC(DeepClusterer):
         kmeans_n_init: int = 30,
         init_samples: int = 50_000,
         device: str = "auto",
+        precision: str = "fp32",
         random_state: int | None = None,
         verbose: bool = False,
         checkpoint_dir: str | None = None,
@@ -337,6 +339,7 @@ class SCDSC(DeepClusterer):
         self.kmeans_n_init = kmeans_n_init
         self.init_samples = init_samples
         self.device = device
+        self.precision = precision
         self.random_state = random_state
         self.verbose = verbose
         self.checkpoint_dir = checkpoint_dir
@@ -519,7 +522,7 @@ class SCDSC(DeepClusterer):
                 _, x_hat = ae(x)
                 loss = F.mse_loss(x_hat, x)
                 opt.zero_grad(set_to_none=True)
-                loss.backward()
+                backward(loss)
                 opt.step()
                 total += loss.item() * len(b)
             return {"loss": loop.mean(total)}
@@ -691,7 +694,7 @@ class SCDSC(DeepClusterer):
                 }
                 loss = sum(weights[k] * v for k, v in terms.items())
                 opt.zero_grad(set_to_none=True)
-                loss.backward()
+                backward(loss)
                 opt.step()
                 confident += int((s.detach().max(1).values > self.confidence).sum())
                 now[rows] = s.detach().argmax(1)

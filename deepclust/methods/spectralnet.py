@@ -40,6 +40,7 @@ from torch import nn
 from ..base import DeepClusterer
 from ..nn.mlp import batched_apply, mlp
 from ..nn.siamese import fit_siamese
+from ..precision import backward
 from ..training import adam
 from ..utils import derive_seed
 from ..validation import (
@@ -207,6 +208,7 @@ class SpectralNet(DeepClusterer):
         input_scaling: str = "auto",
         n_init: int = 10,
         device: str = "auto",
+        precision: str = "fp32",
         random_state: int | None = None,
         verbose: bool = False,
         checkpoint_dir: str | None = None,
@@ -230,6 +232,7 @@ class SpectralNet(DeepClusterer):
         self.input_scaling = input_scaling
         self.n_init = n_init
         self.device = device
+        self.precision = precision
         self.random_state = random_state
         self.verbose = verbose
         self.checkpoint_dir = checkpoint_dir
@@ -281,7 +284,7 @@ class SpectralNet(DeepClusterer):
                 w = batch_affinity(codes[idx], self.n_neighbors)
                 loss = spectral_loss(net(data[idx]), w, normalized=normalized)
                 opt.zero_grad(set_to_none=True)
-                loss.backward()
+                backward(loss)
                 opt.step()
                 total, steps = total + loss.item(), steps + 1
             sched.step()

@@ -20,6 +20,7 @@ from sklearn.mixture import GaussianMixture as _SkGMM
 
 from ..nn.vae import GaussianMixturePrior
 from ..objectives.gmm_vae import gmm_posterior, gmm_vae_elbo
+from ..precision import backward
 from ..training import adam
 from ..utils import derive_seed
 from ..validation import StrOptions
@@ -112,6 +113,7 @@ class VaDE(GaussianMixtureVAE):
         n_init: Any = "auto",
         stop_on_collapse: bool = True,
         device: str = "auto",
+        precision: str = "fp32",
         random_state: int | None = None,
         verbose: bool = False,
         checkpoint_dir: str | None = None,
@@ -137,6 +139,7 @@ class VaDE(GaussianMixtureVAE):
         self.n_init = n_init
         self.stop_on_collapse = stop_on_collapse
         self.device = device
+        self.precision = precision
         self.random_state = random_state
         self.verbose = verbose
         self.checkpoint_dir = checkpoint_dir
@@ -204,7 +207,7 @@ class VaDE(GaussianMixtureVAE):
                 x = data[idx.to(data.device)]
                 loss = -self.elbo(x).mean()
                 opt.zero_grad(set_to_none=True)
-                loss.backward()
+                backward(loss)
                 opt.step()
                 total += loss.item() * len(idx)
             sched.step()

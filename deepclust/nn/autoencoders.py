@@ -44,6 +44,14 @@ def auto_batch_size(n_samples: int) -> int:
     return int(min(256, max(32, n_samples // 8)))
 
 
+class Float32Sigmoid(nn.Sigmoid):
+    """A sigmoid computed in float32 also inside autocast: a half-precision output layer
+    has steps of 1/256 (bf16) near 1, which caps how well a Bernoulli decoder can fit."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(x.float())
+
+
 class MLPAutoencoder(nn.Module):
     """Symmetric fully connected autoencoder ``D -> h1 -> ... -> latent -> ... -> D``.
 
@@ -59,7 +67,7 @@ class MLPAutoencoder(nn.Module):
         self.output = output
         self.encoder = mlp(self.dims)
         self.decoder = mlp(
-            self.dims[::-1], final_activation=nn.Sigmoid() if output == "sigmoid" else None
+            self.dims[::-1], final_activation=Float32Sigmoid() if output == "sigmoid" else None
         )
 
     @property

@@ -54,8 +54,16 @@ def batched_apply(
     """Apply ``fn`` to ``X`` in batches without gradients (inference over large data).
 
     ``X`` may live on the CPU while ``fn`` runs on ``device``; the result comes back
-    on ``X``'s device.
+    on ``X``'s device, and in float32 also when a mixed-precision epoch calls it.
     """
     device = device or X.device
-    outs = [fn(X[i : i + batch_size].to(device)).to(X.device) for i in range(0, len(X), batch_size)]
+    outs = [
+        _full(fn(X[i : i + batch_size].to(device))).to(X.device)
+        for i in range(0, len(X), batch_size)
+    ]
     return torch.cat(outs) if outs else X.new_zeros((0,))
+
+
+def _full(t: torch.Tensor) -> torch.Tensor:
+    """Half-precision results (autocast) back to float32; others unchanged."""
+    return t.float() if t.dtype in (torch.float16, torch.bfloat16) else t

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..graphs.knn import knn
+from ..precision import backward
 from ..training import adam
 from .mlp import batched_apply
 
@@ -66,7 +67,7 @@ def fit_siamese(
             ).to(data.device)
             loss = contrastive_loss(net(data[idx]), net(data[p_idx]), net(data[n_idx]), margin)
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            backward(loss)
             opt.step()
             total += loss.item() * b
         return {"loss": loop.mean(total)}

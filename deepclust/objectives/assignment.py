@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import torch
 
+from ..precision import in_float32
+
 _EPS = 1e-10
 
 
+@in_float32
 def student_t_assignment(
     z: torch.Tensor, centers: torch.Tensor, alpha: float = 1.0
 ) -> torch.Tensor:
@@ -20,6 +23,7 @@ def student_t_assignment(
     return q / q.sum(dim=1, keepdim=True)
 
 
+@in_float32
 def target_distribution(q: torch.Tensor) -> torch.Tensor:
     """``p_ij = (q_ij^2 / f_j) / sum_j' (q_ij'^2 / f_j')`` with ``f_j = sum_i q_ij`` (DEC eq. 3).
 
@@ -31,6 +35,7 @@ def target_distribution(q: torch.Tensor) -> torch.Tensor:
     return weight / weight.sum(dim=1, keepdim=True).clamp_min(_EPS)
 
 
+@in_float32
 def kl_divergence(p: torch.Tensor, q: torch.Tensor, reduction: str = "sum") -> torch.Tensor:
     """``KL(P || Q) = sum_ij p_ij log(p_ij / q_ij)`` (DEC eq. 2; SCDSC eqs. 9, 12).
 

@@ -19,7 +19,10 @@ from __future__ import annotations
 
 import torch
 
+from ..precision import in_float32
 
+
+@in_float32
 def logdet_identity_plus(gram: torch.Tensor, scale: torch.Tensor | float) -> torch.Tensor:
     """``log det(I + scale * gram)`` for a (batch of) symmetric PSD ``gram``.
 
@@ -41,6 +44,7 @@ def _cast(z: torch.Tensor, float64: bool) -> torch.Tensor:
     return z.double() if float64 else z
 
 
+@in_float32
 def coding_rate(z: torch.Tensor, eps2: float, float64: bool = False) -> torch.Tensor:
     """``R(Z; eps) = log det(I + d / (n eps^2) Z^T Z)`` for ``z`` of shape ``(n, d)``.
 
@@ -52,6 +56,7 @@ def coding_rate(z: torch.Tensor, eps2: float, float64: bool = False) -> torch.Te
     return logdet_identity_plus(gram, d / (n * eps2))
 
 
+@in_float32
 def compression_rate_labels(
     z: torch.Tensor, membership: torch.Tensor, eps2: float, float64: bool = False
 ) -> torch.Tensor:
@@ -69,6 +74,7 @@ def compression_rate_labels(
     return (sizes / n * logdet_identity_plus(grams, d / (sizes * eps2))).sum()
 
 
+@in_float32
 def compression_rate(
     z: torch.Tensor, pi: torch.Tensor, eps2: float, float64: bool = False
 ) -> torch.Tensor:
@@ -89,6 +95,7 @@ def compression_rate(
     return logdet_identity_plus(grams, d / eps2).sum() / n
 
 
+@in_float32
 def mlc_loss(
     z: torch.Tensor, pi: torch.Tensor, eps2: float = 0.1, gamma: float = 0.05
 ) -> dict[str, torch.Tensor]:
@@ -108,6 +115,7 @@ def mlc_loss(
     }
 
 
+@in_float32
 def tcr_loss(
     z: torch.Tensor, z_other: torch.Tensor, eps2: float = 0.2, lam: float = 1.0
 ) -> dict[str, torch.Tensor]:

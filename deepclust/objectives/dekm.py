@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import torch
 
+from ..precision import in_float32
 
+
+@in_float32
 def within_cluster_scatter(
     h: torch.Tensor, labels: torch.Tensor, centres: torch.Tensor
 ) -> torch.Tensor:
@@ -23,6 +26,7 @@ def within_cluster_scatter(
     return d.T @ d
 
 
+@in_float32
 def scatter_rotation(scatter: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Eigenvalues (ascending) and orthonormal eigenvectors (columns) of ``S_w``."""
     # float64: near-equal eigenvalues of small scatters would otherwise swap axes
@@ -30,6 +34,7 @@ def scatter_rotation(scatter: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]
     return vals.to(scatter.dtype), vecs.to(scatter.dtype)
 
 
+@in_float32
 def greedy_targets(
     h: torch.Tensor, labels: torch.Tensor, centres: torch.Tensor, rotation: torch.Tensor
 ) -> torch.Tensor:
@@ -40,6 +45,7 @@ def greedy_targets(
     return target
 
 
+@in_float32
 def dekm_loss(h: torch.Tensor, rotation: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Mean squared distance between the rotated embedding ``V^T h`` and its target."""
     return ((h @ rotation - target) ** 2).mean()

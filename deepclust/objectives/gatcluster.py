@@ -22,26 +22,32 @@ import numpy as np
 import torch
 from sklearn.cluster import KMeans
 
+from ..precision import in_float32
+
 _EPS = 1e-7
 
 
+@in_float32
 def balanced_target(l: torch.Tensor) -> torch.Tensor:
     """Eq. (5): ``l_ih / z_h`` renormalised per row (``z_h`` = column sums over ``M``)."""
     t = l / l.sum(0, keepdim=True).clamp_min(_EPS)
     return t / t.sum(1, keepdim=True).clamp_min(_EPS)
 
 
+@in_float32
 def sharpened_target(l: torch.Tensor) -> torch.Tensor:
     """Eq. (11): ``l_ih^2 / z_h`` renormalised per row."""
     t = l.pow(2) / l.sum(0, keepdim=True).clamp_min(_EPS)
     return t / t.sum(1, keepdim=True).clamp_min(_EPS)
 
 
+@in_float32
 def transformation_invariance_loss(l_t: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Eq. (4): ``-l_t . l_hat``, averaged over the sub-batch."""
     return -(l_t * target).sum(1).mean()
 
 
+@in_float32
 def relation_labels(
     l: torch.Tensor, k: int, random_state: int | None = 0, min_fraction: float = 0.1,
     n_init: int = 20,
@@ -64,11 +70,13 @@ def relation_labels(
     return km.labels_.astype(np.int64)
 
 
+@in_float32
 def relation_targets(ids: torch.Tensor) -> torch.Tensor:
     """Eq. (6): ``r_ij = 1`` where ``c_i = c_j`` (which includes ``i = j``)."""
     return (ids[:, None] == ids[None, :]).to(torch.float32)
 
 
+@in_float32
 def separability_loss(l: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
     """Eq. (7): BCE between ``r_ij`` and the cosine similarity of ``l_i``, ``l_j``.
 
@@ -82,18 +90,21 @@ def separability_loss(l: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
     return bce[i, j].mean() if len(i) else l.new_zeros(())
 
 
+@in_float32
 def entropy_loss(l: torch.Tensor) -> torch.Tensor:
     """Eq. (8): ``sum_h p_h log p_h`` with ``p = mean_i l_i``."""
     p = l.mean(0)
     return (p * p.clamp_min(_EPS).log()).sum()
 
 
+@in_float32
 def attention_loss(l_a: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Eq. (10): mean over clusters (and samples) of the BCE between ``l_a`` and its target."""
     la = l_a.clamp(_EPS, 1.0 - _EPS)
     return -(target * la.log() + (1 - target) * (1 - la).log()).mean()
 
 
+@in_float32
 def gatcluster_objective(
     l_t: torch.Tensor,
     l_a: torch.Tensor,

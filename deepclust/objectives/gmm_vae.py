@@ -18,22 +18,27 @@ import math
 
 import torch
 
+from ..precision import in_float32
+
 LOG_2PI = math.log(2.0 * math.pi)
 _EPS = 1e-7
 
 
+@in_float32
 def bernoulli_log_likelihood(x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
     """``sum_d x_d log mu_d + (1 - x_d) log(1 - mu_d)`` (eq. 21, first line)."""
     p = x_hat.clamp(_EPS, 1.0 - _EPS)
     return (x * torch.log(p) + (1.0 - x) * torch.log1p(-p)).sum(-1)
 
 
+@in_float32
 def gaussian_log_likelihood(x: torch.Tensor, x_hat: torch.Tensor, lam: float) -> torch.Tensor:
     """``log N(x | mu_x, lam I)`` (eq. 3, real-valued case)."""
     d = x.shape[-1]
     return -0.5 * (d * (LOG_2PI + math.log(lam)) + ((x - x_hat) ** 2).sum(-1) / lam)
 
 
+@in_float32
 def log_likelihood(
     x: torch.Tensor, x_hat: torch.Tensor, likelihood: str, lam: float = 1.0
 ) -> torch.Tensor:
@@ -43,6 +48,7 @@ def log_likelihood(
     return gaussian_log_likelihood(x, x_hat, lam)
 
 
+@in_float32
 def gmm_latent_term(
     mu: torch.Tensor,
     logvar: torch.Tensor,
@@ -61,16 +67,19 @@ def gmm_latent_term(
     return -0.5 * (gamma * per_k).sum(-1)
 
 
+@in_float32
 def posterior_entropy_term(logvar: torch.Tensor) -> torch.Tensor:
     """``-E_q[log q(z|x)]`` up to the log 2 pi constant: ``1/2 sum_m (1 + log s~^2)``."""
     return 0.5 * (1.0 + logvar).sum(-1)
 
 
+@in_float32
 def categorical_term(gamma: torch.Tensor, log_pi: torch.Tensor) -> torch.Tensor:
     """``sum_k gamma_k log(pi_k / gamma_k)`` (eq. 21, third line)."""
     return (gamma * (log_pi - torch.log(gamma.clamp_min(_EPS)))).sum(-1)
 
 
+@in_float32
 def gmm_vae_elbo(
     x: torch.Tensor,
     x_hat: torch.Tensor,
@@ -97,6 +106,7 @@ def gmm_vae_elbo(
     )
 
 
+@in_float32
 def dgg_objective(
     x_bar: torch.Tensor,
     w_bar: torch.Tensor,
@@ -165,6 +175,7 @@ def dgg_objective(
     return recon + w_bar * own + prior
 
 
+@in_float32
 def dgg_pi_update(
     gamma_self: torch.Tensor, gamma_neighbours: torch.Tensor, weights: torch.Tensor
 ) -> torch.Tensor:
@@ -186,6 +197,7 @@ def dgg_pi_update(
     return dgg_pi_from_sums(gamma_self, (w * gamma_neighbours).sum(1), weights.sum(1))
 
 
+@in_float32
 def dgg_pi_from_sums(
     gamma_self: torch.Tensor, neighbour_sum: torch.Tensor, weight_sum: torch.Tensor
 ) -> torch.Tensor:
@@ -200,6 +212,7 @@ def dgg_pi_from_sums(
     return num / num.sum(-1, keepdim=True).clamp_min(_EPS)
 
 
+@in_float32
 def gmm_posterior(
     z: torch.Tensor, log_pi: torch.Tensor, gmm_mu: torch.Tensor, gmm_logvar: torch.Tensor
 ) -> torch.Tensor:
@@ -209,6 +222,7 @@ def gmm_posterior(
     return torch.softmax(log_pi + log_n, dim=-1)
 
 
+@in_float32
 def standard_vae_elbo(
     x: torch.Tensor,
     x_hat: torch.Tensor,

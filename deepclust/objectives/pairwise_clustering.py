@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import torch
 
+from ..precision import in_float32
+
 _EPS = 1e-8
 
 
+@in_float32
 def joint_assignment(p: torch.Tensor, p_t: torch.Tensor) -> torch.Tensor:
     """IIC's ``P`` (k x k): mean outer product of the two views' assignments, symmetrised."""
     joint = p.T @ p_t / len(p)
@@ -24,6 +27,7 @@ def joint_assignment(p: torch.Tensor, p_t: torch.Tensor) -> torch.Tensor:
     return joint / joint.sum().clamp_min(_EPS)
 
 
+@in_float32
 def iic_loss(p: torch.Tensor, p_t: torch.Tensor) -> torch.Tensor:
     """``-I(z, z')`` for soft assignments ``p``, ``p_t`` ``(n, k)`` of an image and its copy."""
     joint = joint_assignment(p, p_t).clamp_min(_EPS)
@@ -32,11 +36,13 @@ def iic_loss(p: torch.Tensor, p_t: torch.Tensor) -> torch.Tensor:
     return -(joint * (joint.log() - pi.log() - pj.log())).sum()
 
 
+@in_float32
 def dac_thresholds(lam: float, upper0: float = 0.95, lower0: float = 0.455) -> tuple[float, float]:
     """DAC's thresholds: ``u = 0.95 - lambda`` and ``l = 0.455 + 0.1 lambda``."""
     return upper0 - lam, lower0 + 0.1 * lam
 
 
+@in_float32
 def dac_loss(
     l: torch.Tensor, upper: float, lower: float, select: torch.Tensor | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import torch
 
+from ..precision import in_float32
 
+
+@in_float32
 def sinkhorn_log(similarity: torch.Tensor, eta: float = 0.175, iterations: int = 5) -> torch.Tensor:
     """Doubly stochastic ``Pi`` from an ``(n, n)`` similarity, in the log domain.
 
@@ -43,6 +46,7 @@ def sinkhorn_log(similarity: torch.Tensor, eta: float = 0.175, iterations: int =
     return log_pi.exp()
 
 
+@in_float32
 def membership(
     c: torch.Tensor, eta: float = 0.175, iterations: int = 5, absolute: bool = False
 ) -> torch.Tensor:

@@ -8,9 +8,11 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ..precision import in_float32
 from .assignment import kl_divergence, target_distribution
 
 
+@in_float32
 def subspace_affinity(
     z: torch.Tensor, D: torch.Tensor, n_clusters: int, eta: float = 5.0, squared: bool = True
 ) -> torch.Tensor:
@@ -30,12 +32,14 @@ def subspace_affinity(
     return s / s.sum(dim=1, keepdim=True)
 
 
+@in_float32
 def block_mask(n_clusters: int, r: int, device: torch.device | None = None) -> torch.Tensor:
     """``O`` of eq. (4): 0 on the ``r x r`` diagonal blocks, 1 elsewhere."""
     eye_blocks = torch.block_diag(*[torch.ones(r, r, device=device)] * n_clusters)
     return 1.0 - eye_blocks
 
 
+@in_float32
 def basis_dissimilarity(
     D: torch.Tensor, n_clusters: int, squared: bool = True, reduction: str = "sum"
 ) -> torch.Tensor:
@@ -65,6 +69,7 @@ def basis_dissimilarity(
     return off.clamp_min(1e-12).sqrt() + diag.clamp_min(1e-12).sqrt()
 
 
+@in_float32
 def minicluster_means(s: torch.Tensor, groups: torch.Tensor, n_groups: int) -> torch.Tensor:
     """``m_p = mean of s_q over q in C_p`` (SCDSC eq. 7), by one ``index_add_``: O(n)."""
     sums = torch.zeros(n_groups, s.shape[1], device=s.device, dtype=s.dtype)
@@ -73,11 +78,13 @@ def minicluster_means(s: torch.Tensor, groups: torch.Tensor, n_groups: int) -> t
     return sums / counts.unsqueeze(1)
 
 
+@in_float32
 def refined_assignment(m: torch.Tensor) -> torch.Tensor:
     """``m~_pj = (m_pj^2 / sum_p m_pj) / sum_j (m_pj^2 / sum_p m_pj)`` (SCDSC eq. 8)."""
     return target_distribution(m)
 
 
+@in_float32
 def nonlocal_loss(
     s: torch.Tensor, groups: torch.Tensor, n_groups: int, reduction: str = "mean"
 ) -> torch.Tensor:
@@ -90,6 +97,7 @@ def nonlocal_loss(
     return kl_divergence(refined_assignment(m).detach(), m, reduction)
 
 
+@in_float32
 def box_smooth(maps: torch.Tensor, mask: torch.Tensor, window: int) -> torch.Tensor:
     """Masked mean filter (SCDSC eq. 11) of ``(K, H, W)`` maps over a ``mask`` (H, W).
 
@@ -107,6 +115,7 @@ def box_smooth(maps: torch.Tensor, mask: torch.Tensor, window: int) -> torch.Ten
     return num / den.clamp_min(1e-12)
 
 
+@in_float32
 def local_loss(
     s: torch.Tensor,
     pixels: torch.Tensor,
@@ -131,6 +140,7 @@ def local_loss(
     return kl_divergence(f, s, reduction)
 
 
+@in_float32
 def label_agreement(labels: torch.Tensor, mask: torch.Tensor, window: int, k: int) -> float:
     """Mean share of a masked pixel's ``window x window`` masked neighbours (itself
     included) that carry its label: 1 for a map of regions wider than the window.
@@ -146,6 +156,7 @@ def label_agreement(labels: torch.Tensor, mask: torch.Tensor, window: int, k: in
     return float(own[inside].mean())
 
 
+@in_float32
 def choose_window(
     labels: torch.Tensor,
     mask: torch.Tensor,

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import torch
 
+from ..precision import in_float32
+
 TEMPORAL_DISTANCES = ("eucl", "cid", "cor", "acf")
 
 
@@ -45,6 +47,7 @@ def _correlation(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return (2.0 * (1.0 - rho)).clamp_min(0.0).add(1e-12).sqrt()
 
 
+@in_float32
 def autocorrelation(x: torch.Tensor) -> torch.Tensor:
     """Autocorrelation of every channel at lags ``1 .. L - 1``: ``(n, L - 1, C)``."""
     centred = x - x.mean(1, keepdim=True)
@@ -63,6 +66,7 @@ def _acf(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 _FUNCTIONS = {"eucl": _euclidean, "cid": _cid, "cor": _correlation, "acf": _acf}
 
 
+@in_float32
 def temporal_distance(a: torch.Tensor, b: torch.Tensor, metric: str = "eucl") -> torch.Tensor:
     """``(n, k)`` distances between sequences ``a`` ``(n, L, C)`` and ``b`` ``(k, L, C)``."""
     if metric not in _FUNCTIONS:
@@ -72,6 +76,7 @@ def temporal_distance(a: torch.Tensor, b: torch.Tensor, metric: str = "eucl") ->
     return _FUNCTIONS[metric](a, b)
 
 
+@in_float32
 def student_t_from_distance(d: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
     """DTC's eq. (1): ``q_ij ∝ (1 + d_ij^2 / alpha)^(-(alpha + 1) / 2)``, rows summing to 1."""
     q = (1.0 + d.pow(2) / alpha).pow(-(alpha + 1.0) / 2.0)

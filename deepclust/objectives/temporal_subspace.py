@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import torch
 
+from ..precision import in_float32
 
+
+@in_float32
 def soft_threshold(c: torch.Tensor, threshold: float) -> torch.Tensor:
     """Shrinkage ``sign(c) max(|c| - threshold, 0)`` (§5.1.4's sparsity operator)."""
     return torch.sign(c) * torch.clamp(c.abs() - threshold, min=0.0)
 
 
+@in_float32
 def temporal_weights(q: torch.Tensor, sigma_t: float) -> torch.Tensor:
     """``w_ts = q_t^T q_s exp(-|t - s| / sigma_t)`` for assignments ``q`` ``(B, T, K)``."""
     t = torch.arange(q.shape[1], device=q.device, dtype=q.dtype)
@@ -21,6 +25,7 @@ def temporal_weights(q: torch.Tensor, sigma_t: float) -> torch.Tensor:
     return (q @ q.transpose(1, 2)) * decay
 
 
+@in_float32
 def self_expression_loss(
     z: torch.Tensor, c: torch.Tensor, lam: float, centre: bool = False, relative: bool = False
 ) -> torch.Tensor:
@@ -41,6 +46,7 @@ def self_expression_loss(
     return per_window.mean()
 
 
+@in_float32
 def residual_energy(z: torch.Tensor, bases: torch.Tensor) -> torch.Tensor:
     """``E(z; U_k) = ||z - U_k U_k^T z||^2`` for every latent and every cluster: ``(n, K)``.
 
@@ -56,6 +62,7 @@ def residual_energy(z: torch.Tensor, bases: torch.Tensor) -> torch.Tensor:
     return energy.clamp_min(0.0)
 
 
+@in_float32
 def orthogonality_penalty(bases: torch.Tensor) -> torch.Tensor:
     """``sum_k ||U_k^T U_k - I||_F^2``."""
     gram = bases.transpose(1, 2) @ bases
@@ -63,12 +70,14 @@ def orthogonality_penalty(bases: torch.Tensor) -> torch.Tensor:
     return (gram - eye).pow(2).sum()
 
 
+@in_float32
 def cross_subspace_penalty(bases: torch.Tensor) -> torch.Tensor:
     """``sum_{i != j} ||U_i^T U_j||_F^2``."""
     cross = torch.einsum("idr,jds->ijrs", bases, bases).pow(2).sum(dim=(2, 3))
     return cross.sum() - cross.diagonal().sum()
 
 
+@in_float32
 def discriminator_loss(
     real: torch.Tensor,
     real_cluster: torch.Tensor,
@@ -100,6 +109,7 @@ def discriminator_loss(
     )
 
 
+@in_float32
 def adversarial_loss(
     fake: torch.Tensor, fake_cluster: torch.Tensor, bases: torch.Tensor, relative: bool = False
 ) -> torch.Tensor:
@@ -115,12 +125,14 @@ def adversarial_loss(
     return energy.mean()
 
 
+@in_float32
 def marginal_balance(q: torch.Tensor) -> torch.Tensor:
     """``KL(q_bar || u)`` of eq. (6): batch-average assignment against the uniform."""
     q_bar = q.reshape(-1, q.shape[-1]).mean(0).clamp_min(1e-12)
     return (q_bar * torch.log(q_bar * q.shape[-1])).sum()
 
 
+@in_float32
 def negative_mutual_information(q: torch.Tensor) -> torch.Tensor:
     """``L_MI`` of eq. (6) as ``-I(t; c) = E_t H(q_t) - H(q_bar)`` over the batch.
 
@@ -135,6 +147,7 @@ def negative_mutual_information(q: torch.Tensor) -> torch.Tensor:
     return per_step + (q_bar * torch.log(q_bar)).sum()
 
 
+@in_float32
 def redundancy_penalty(q: torch.Tensor) -> torch.Tensor:
     """``L_MI`` of eq. (6) by covariance de-correlation of the cluster columns.
 
