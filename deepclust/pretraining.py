@@ -84,7 +84,7 @@ def train_reconstruction(
 def minibatch_epoch(
     loop: Any, n: int, batch_size: int, opt: torch.optim.Optimizer,
     batch_loss: Callable[[torch.Tensor], torch.Tensor],
-) -> float:  # fmt: skip
+) -> float | torch.Tensor:  # fmt: skip
     """One epoch of plain mini-batch steps on ``batch_loss(indices)``; the sample-weighted
     mean loss (over ranks under torchrun)."""
     total = 0.0
@@ -93,7 +93,7 @@ def minibatch_epoch(
         opt.zero_grad(set_to_none=True)
         backward(loss)
         opt.step()
-        total += loss.item() * len(idx)
+        total += loss.detach() * len(idx)
     return loop.mean(total)
 
 

@@ -287,7 +287,7 @@ class TrainingLoop:
             return shard_of_draw(draw, b)
         return draw(b)
 
-    def mean(self, total: float) -> float:
+    def mean(self, total: float | torch.Tensor) -> float | torch.Tensor:
         """``total`` (a sum of per-sample losses over this epoch's batches) per sample
         this rank was given; averaged over ranks by :meth:`run`, it is the epoch mean."""
         return total / max(1, self.rows_seen)
@@ -393,6 +393,8 @@ class TrainingLoop:
                 self.rows_seen = 0
                 with autocast(self.device, self.precision), active_scaler(self.scaler):
                     losses = epoch_fn(epoch)
+                # the epochs sum their losses on the device; one host sync per epoch
+                losses = {k: float(v) for k, v in losses.items()}
                 if sync is not None:
                     losses = sync.mean_losses(losses)
                     self.stopped = sync.any_stopped(self.stopped)

@@ -367,7 +367,7 @@ class ADATSC(SubspaceCriticStep, ClimateCubeMixin, DeepClusterer):
                 opt.zero_grad(set_to_none=True)
                 backward(loss)
                 opt.step()
-                total += loss.item() * len(idx)
+                total += loss.detach() * len(idx)
             return {"rec": total / len(steps)}
 
         loop.run(epoch)

@@ -310,12 +310,12 @@ class DEC(UsesAutoencoder, ClustersTheEmbedding, DeepClusterer):
                     x_hat = self.autoencoder_.decoder(z)
                     loss_r = reconstruction_loss(x_hat, x, self.loss_)
                     loss = loss_r + recon_w * loss_c
-                    tot_r += loss_r.item() * len(idx)
+                    tot_r += loss_r.detach() * len(idx)
                 opt.zero_grad(set_to_none=True)
                 backward(loss)
                 opt.step()
                 tables["step"].add_(1)
-                tot_c += loss_c.item() * len(idx)
+                tot_c += loss_c.detach() * len(idx)
             out = {"kl": loop.mean(tot_c), "label_change": float(tables["delta"])}
             if recon_w > 0:
                 out["recon"] = loop.mean(tot_r)

@@ -216,7 +216,7 @@ class DEKM(UsesAutoencoder, ClustersTheEmbedding, DeepClusterer):
                 backward(loss)
                 opt.step()
                 tables["step"].add_(1)
-                total += loss.item() * len(idx)
+                total += loss.detach() * len(idx)
             return {
                 "loss": loop.mean(total),
                 "label_change": float(tables["change"]),

@@ -506,7 +506,7 @@ class DGG(GaussianMixtureVAE):
                 opt.zero_grad(set_to_none=True)
                 backward(loss)
                 opt.step()
-                total += loss.item() * len(idx)
+                total += loss.detach() * len(idx)
             return {"loss": loop.mean(total)}
 
         loop.run(epoch)
@@ -635,7 +635,7 @@ class DGG(GaussianMixtureVAE):
                 opt.zero_grad(set_to_none=True)
                 backward(loss)
                 opt.step()
-                total += loss.item() * len(idx)
+                total += loss.detach() * len(idx)
                 with torch.no_grad():
                     if is_distributed():  # the global batch's update, on every rank
                         idx, gamma = gather_detached(idx), gather_detached(gamma)

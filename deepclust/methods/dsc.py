@@ -211,7 +211,7 @@ class DSC(ClimateCubeMixin, DeepClusterer):
                 opt.zero_grad(set_to_none=True)
                 backward(loss)
                 opt.step()
-                total += loss.item() * len(idx)
+                total += loss.detach() * len(idx)
             return {"rec": total / len(steps)}
 
         loop.run(epoch)
@@ -263,7 +263,7 @@ class DSC(ClimateCubeMixin, DeepClusterer):
                 backward(loss)
                 opt.step()
                 for key, value in (("loss", loss), ("rec", rec), ("kl", kl)):
-                    sums[key] += value.item() * len(idx)
+                    sums[key] += value.detach() * len(idx)
             return {key: value / len(steps) for key, value in sums.items()}
 
         loop.run(epoch)

@@ -524,7 +524,7 @@ class SCDSC(DeepClusterer):
                 opt.zero_grad(set_to_none=True)
                 backward(loss)
                 opt.step()
-                total += loss.item() * len(b)
+                total += loss.detach() * len(b)
             return {"loss": loop.mean(total)}
 
         loop.run(epoch)
@@ -696,14 +696,14 @@ class SCDSC(DeepClusterer):
                 opt.zero_grad(set_to_none=True)
                 backward(loss)
                 opt.step()
-                confident += int((s.detach().max(1).values > self.confidence).sum())
+                confident += (s.detach().max(1).values > self.confidence).sum()
                 now[rows] = s.detach().argmax(1)
                 if cache is not None:
                     cache["s"][rows] = s.detach()
-                sums["loss"] = sums.get("loss", 0.0) + loss.item() * len(rows) / n
+                sums["loss"] = sums.get("loss", 0.0) + loss.detach() * len(rows) / n
                 for k, v in terms.items():
-                    sums[k] = sums.get(k, 0.0) + v.item() * len(rows) / n
-            share = confident / n
+                    sums[k] = sums.get(k, 0.0) + v.detach() * len(rows) / n
+            share = float(confident) / n  # one host sync per epoch
             best.offer(share if self.selection == "confidence" else float(e), e + 1)
             changed = self._settle(track, now, loop, e + 1)
             # loss: eq. (17) with its weights; the terms are logged unweighted

@@ -209,7 +209,7 @@ class VaDE(GaussianMixtureVAE):
                 opt.zero_grad(set_to_none=True)
                 backward(loss)
                 opt.step()
-                total += loss.item() * len(idx)
+                total += loss.detach() * len(idx)
             sched.step()
             if guard is not None:
                 self._guard_epoch(guard, loop, self._posterior(data).argmax(1), i + 1)

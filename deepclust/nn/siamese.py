@@ -69,7 +69,7 @@ def fit_siamese(
             opt.zero_grad(set_to_none=True)
             backward(loss)
             opt.step()
-            total += loss.item() * b
+            total += loss.detach() * b
         return {"loss": loop.mean(total)}
 
     loop.run(epoch)
