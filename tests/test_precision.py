@@ -175,9 +175,10 @@ def _estimator(name: str, precision: str):
     return cls(3, precision=precision, random_state=0, device="cpu", **kw), data()
 
 
+@pytest.mark.parametrize("precision", ["bf16", "fp16"])
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_every_estimator_trains_in_bf16(name):
-    est, X = _estimator(name, "bf16")
+def test_every_estimator_trains_in_half_precision(name, precision):
+    est, X = _estimator(name, precision)
     est.fit(X)
     losses = [v for r in est.history_ for k, v in r.items() if k not in ("stage", "epoch")]
     assert losses and all(np.isfinite(losses))
