@@ -28,6 +28,7 @@ import numpy as np
 
 from . import progress
 from .data.container import Dataset
+from .data.lazy_images import is_lazy_rows
 from .data.registry import check_options, load, parse_spec, path_exists
 from .diagnostics import assignment_report
 from .exceptions import ConfigError, DataError, DataNotFoundError
@@ -260,6 +261,8 @@ def vectors_for(ds: Dataset, preprocess: dict[str, Any]) -> np.ndarray:
     Hyperspectral pixels are band-standardised by default (the SCDSC paper's baseline
     protocol); ``preprocess: {pca: N}`` reduces them with PCA.
     """
+    if is_lazy_rows(ds.X) and not (preprocess.get("standardize") or preprocess.get("pca")):
+        return ds.X  # a lazily decoded image folder: the image methods read it by batches
     _check_float32_range(ds)
     X = np.asarray(ds.X, dtype=np.float32)
     if preprocess.get("standardize", ds.kind == "hsi"):
@@ -331,12 +334,14 @@ def fit_method(est: Any, ds: Dataset, preprocess: dict[str, Any]) -> dict[str, A
     if kind == "vectors" or (kind == "images" and ds.kind in ("images", "vectors")):
         X = vectors_for(ds, preprocess)
         _tell_image_shape(est, ds, X)
-        est.fit(X[region])
+        whole = len(region) == ds.n_samples
+        est.fit(X if whole else X[region])  # as given: a lazy folder stays lazy
         labels[region] = est.labels_
         if len(region) < ds.n_samples and hasattr(est, "predict"):
             labels[:] = est.predict(X)  # full map: every pixel gets a cluster
         embedding = getattr(est, "embedding_", None)
-        embedding = X[region] if embedding is None else embedding
+        if embedding is None and not is_lazy_rows(X):
+            embedding = X[region]
     elif kind == ds.kind:
         if ds.kind == "hsi":
             mask = np.zeros(ds.n_samples, bool)
@@ -379,7 +384,7 @@ def compute_metrics(
     if ds.y is None or ds.kind == "climate":
         X = ds.X if X_internal is None else X_internal
         ok = labels >= 0
-        if np.unique(labels[ok]).size >= 2:
+        if np.unique(labels[ok]).size >= 2 and not is_lazy_rows(X):  # lazy: not decoded again
             out.update({k: float(v) for k, v in internal_metrics(X[ok], labels[ok]).items()})
     if ds.kind == "climate":
         out.update(climate_checks(ds, labels))
@@ -644,6 +649,8 @@ def draw(result: RunResult, path: Path) -> Path:
     else:
         region, emb = result.region, result.embedding
         if emb is None or len(emb) != len(region):
+            if is_lazy_rows(ds.X):
+                return path  # no embedding, and the folder is not decoded for a picture
             emb = ds.X[region]
         y = None if ds.y is None else ds.y[region]
         plots.plot_embedding(emb, labels[region], y, title=title, path=path, metrics=result.metrics)

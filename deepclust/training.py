@@ -28,6 +28,7 @@ import torch
 from tqdm.auto import tqdm
 
 from . import progress
+from .data.lazy_images import is_lazy_rows
 from .distributed import LoopSync, is_distributed, shard_of_draw
 from .exceptions import DataError, DeepclustError
 from .precision import LossScaler, active_scaler, autocast
@@ -67,7 +68,7 @@ def data_digest(*arrays: Any, max_rows: int = 2048) -> str:
         if a is None:
             h.update(b"none")
             continue
-        arr = np.asarray(a)
+        arr = a if is_lazy_rows(a) else np.asarray(a)  # lazy images: decode the sample only
         h.update(repr((arr.shape, str(arr.dtype))).encode())
         if arr.ndim and arr.shape[0]:
             step = max(1, arr.shape[0] // max_rows)

@@ -1032,6 +1032,44 @@ def _image_error(f: Path, exc: BaseException) -> DataError:
     return DataError(f"cannot read image {f} ({_one_line(exc)}); expected a complete image file")
 
 
+def _lazy_folder(
+    root: Path,
+    files: list[Path],
+    y: np.ndarray | None,
+    grey: bool,
+    size: tuple[int, int] | None,
+    class_names: list[str] | None,
+) -> Dataset:
+    """The folder as a :class:`LazyImageRows` dataset: one image decoded (its shape), the
+    others' headers read (equal sizes, unless ``size`` resizes them)."""
+    from PIL import Image
+
+    from .lazy_images import LazyImageRows
+
+    first = _read_image(files[0], grey, size)
+    if size is None:
+        for f in files[1:]:
+            try:
+                with Image.open(f) as im:
+                    hw = (im.size[1], im.size[0])
+            except OSError as exc:
+                raise _image_error(f, exc) from exc
+            if hw != first.shape[:2]:
+                raise DataError(
+                    f"images in {root} have different sizes ({first.shape[0]}x"
+                    f"{first.shape[1]} in {files[0].name}, {hw[0]}x{hw[1]} in {f.name}); "
+                    "pass size=(H, W) to resize them"
+                )
+    image_shape = first.shape if grey else (3, *first.shape[:2])
+    rel = [str(f.relative_to(root)) for f in files]
+    X = LazyImageRows(root, rel, grey=grey, size=size, image_shape=image_shape)
+    extra: dict[str, Any] = {"source": str(root), "files": rel}
+    if class_names is not None:
+        extra["class_names"] = class_names
+    return Dataset(X=X, y=y, name=root.name, kind="images", image_shape=image_shape,
+                   extra=extra)  # fmt: skip
+
+
 def _read_image(f: Path, grey: bool, size: tuple[int, int] | None) -> np.ndarray:
     """One image as float32 in [0, 1], shape (H, W) or (H, W, 3)."""
     from PIL import Image, ImageOps
@@ -1064,6 +1102,7 @@ def load_image_folder(
     *,
     size: int | tuple[int, int] | None = None,
     grayscale: bool = False,
+    lazy: bool = False,
 ) -> Dataset:
     """Load a folder of image files (PNG, JPEG, BMP, TIFF, GIF, PGM/PPM) with Pillow.
 
@@ -1077,6 +1116,10 @@ def load_image_folder(
         Resize every image to this size (bilinear). Required when sizes differ.
     grayscale : bool, default=False
         Convert to grey. Otherwise the set is grey when every image is grey, else RGB.
+    lazy : bool, default=False
+        Decode nothing now: ``X`` is a :class:`~deepclust.data.lazy_images.LazyImageRows`
+        whose rows are decoded when indexed (the image methods train on it batch by
+        batch, with memory for one batch). Only the file headers are read here.
 
     Returns
     -------
@@ -1145,6 +1188,8 @@ def load_image_folder(
             except OSError as exc:
                 raise _image_error(f, exc) from exc
 
+    if lazy:
+        return _lazy_folder(root, files, y, grey, size, class_names)
     arrays = [_read_image(f, grey, size) for f in files]
     shapes = {a.shape for a in arrays}
     if len(shapes) > 1:
