@@ -672,7 +672,8 @@ class SCDSC(DeepClusterer):
             ae.train()
             sums: dict[str, float] = {}
             confident = 0
-            now = torch.empty(n, dtype=torch.long, device=self.device_)
+            # pixels no batch reaches (trimmed to split over ranks) keep their labels
+            now = track["labels"].clone()
             for b in self._batches_of(loop, n, None if full else self.batch_size):
                 rows = b.to(self.device_)
                 x = source.patches(pix[rows])
