@@ -43,7 +43,7 @@ def check_not_constant(X: Any) -> None:
     """Refuse data whose samples are all identical: there is no structure to find.
 
     ``X`` is (n_samples, ...) with samples along the first axis; the test is O(n d).
-    Lazily decoded images are tested on 2,048 evenly spaced rows (decoding them all
+    Lazily decoded images are tested on 256 evenly spaced rows (decoding them all
     would defeat the point).
     """
     from .data.lazy_images import sample_rows

@@ -9,7 +9,7 @@ float32. ``"fp16"`` has 5 exponent bits, so small gradients underflow: its losse
 multiplied by a dynamic scale before the backward pass (:class:`LossScaler`) and the
 gradients divided by it before each step, which is skipped when they overflowed.
 ``"bf16"`` has float32's exponent range and needs no scaling. ``"fp32"`` (default) runs
-as before, bit for bit.
+no autocast and no scaling.
 
 Methods call :func:`backward` instead of ``loss.backward()``; it applies the scale of
 the loop that is running.
@@ -54,7 +54,10 @@ def autocast(device: torch.device, precision: str) -> contextlib.AbstractContext
     dtype = HALF_TYPES[precision]
     if dtype is None:
         return contextlib.nullcontext()
-    return torch.autocast(device.type, dtype=dtype)
+    # no weight cache: the loop opens one context per epoch, and a cache would keep the
+    # half copies of the weights from before each step (and, in torch releases before
+    # late 2025, copies made under no_grad that carry no gradient)
+    return torch.autocast(device.type, dtype=dtype, cache_enabled=False)
 
 
 class LossScaler:
@@ -64,7 +67,8 @@ class LossScaler:
     optimiser step :meth:`unscale_or_skip` divides that optimiser's gradients by the
     scale used and, when any of them is inf/NaN (the scaled backward overflowed), drops
     them so that the optimiser skips its step, and halves the scale. After
-    ``growth_interval`` clean steps in a row the scale doubles. The state is
+    ``growth_interval`` clean optimiser steps in a row (a method with several optimisers
+    counts each) the scale doubles. The state is
     checkpointed with the loop.
     """
 

@@ -297,7 +297,7 @@ class Autoencoder(TorchMixin, PersistenceMixin, TransformerMixin, BaseEstimator)
         def out_act(t: torch.Tensor) -> torch.Tensor:
             if depth > 0:
                 return F.relu(t)  # inner layers reconstruct ReLU activations
-            return torch.sigmoid(t) if self.output_ == "sigmoid" else t
+            return torch.sigmoid(t.float()) if self.output_ == "sigmoid" else t
 
         def batch_loss(idx: torch.Tensor) -> torch.Tensor:
             h = inputs[idx.to(inputs.device)]

@@ -116,11 +116,12 @@ def is_lazy_rows(X: Any) -> bool:
     return isinstance(X, LazyImageRows)
 
 
-def sample_rows(X: Any, max_rows: int = 2048) -> np.ndarray:
-    """At most ``max_rows`` evenly spaced rows of ``X`` (all of an in-memory array)."""
+def sample_rows(X: Any, max_rows: int = 256) -> np.ndarray:
+    """At most ``max_rows`` evenly spaced rows of a lazy folder (decoded), or all of an
+    in-memory array."""
     if not is_lazy_rows(X):
         return np.asarray(X)
-    step = max(1, len(X) // max_rows)
+    step = max(1, -(-len(X) // max_rows))
     return X[::step]
 
 

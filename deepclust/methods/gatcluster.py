@@ -314,10 +314,10 @@ class GATCluster(DataParallel, AugmentedImageClusterer):
 
         if dataset is None or not self.attention:
             return []
-        X = np.asarray(dataset.X)[: len(self.labels_)]
         idx = _most_confident(self.proba_, self.labels_, per_cluster=8)
-        images = self._scaled(X[idx]).reshape(len(idx), *self.input_shape_)
-        maps = self.attention_maps(X[idx])
+        rows = np.asarray(dataset.X[idx])  # these rows only (a lazy folder stays lazy)
+        images = self._scaled(rows).reshape(len(idx), *self.input_shape_)
+        maps = self.attention_maps(rows)
         path = Path(folder) / "attention.png"
         plot_attention_examples(images, maps, self.labels_[idx], path)
         return [path]

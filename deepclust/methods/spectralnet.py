@@ -40,7 +40,7 @@ from torch import nn
 from ..base import DeepClusterer
 from ..nn.mlp import batched_apply, mlp
 from ..nn.siamese import fit_siamese
-from ..precision import backward
+from ..precision import backward, in_float32
 from ..training import adam
 from ..utils import derive_seed
 from ..validation import (
@@ -67,6 +67,7 @@ def batch_affinity(codes: torch.Tensor, n_neighbors: int) -> torch.Tensor:
     return 0.5 * (w + w.T)
 
 
+@in_float32
 def spectral_loss(y: torch.Tensor, w: torch.Tensor, normalized: bool = False) -> torch.Tensor:
     """Eq. (4): ``(1 / m^2) sum_ij W_ij ||y_i - y_j||^2``.
 
@@ -80,6 +81,7 @@ def spectral_loss(y: torch.Tensor, w: torch.Tensor, normalized: bool = False) ->
     return (w * dist).sum() / len(y) ** 2
 
 
+@in_float32
 def inverse_cholesky_factor(y: torch.Tensor) -> torch.Tensor:
     """``L^{-1}`` for ``Y^T Y = L L^T`` (in float64), robust to a rank-deficient batch.
 
@@ -103,6 +105,7 @@ def _jittered_cholesky(gram: torch.Tensor) -> torch.Tensor:
     return chol
 
 
+@in_float32
 def orthonormalise_batch(y: torch.Tensor) -> torch.Tensor:
     """``sqrt(m) Y~ L^{-T}`` with ``L L^T = Y~^T Y~`` of this batch, differentiable.
 

@@ -16,11 +16,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..graphs.knn import knn
-from ..precision import backward
+from ..precision import backward, in_float32
 from ..training import adam
 from .mlp import batched_apply
 
 
+@in_float32
 def contrastive_loss(
     anchor: torch.Tensor, positive: torch.Tensor, negative: torch.Tensor, margin: float
 ) -> torch.Tensor:

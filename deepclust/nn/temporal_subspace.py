@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from ..objectives.temporal_subspace import residual_energy, soft_threshold, temporal_weights
+from ..precision import in_float32
 
 
 class SelfExpressiveTemporal(nn.Module):
@@ -82,6 +83,7 @@ class SubspaceDiscriminator(nn.Module):
         self.bases = nn.Parameter(q)
 
     @torch.no_grad()
+    @in_float32  # the SVD needs float32 (CUDA autocast has no linalg ops in float32)
     def initialise(self, z: torch.Tensor, labels: torch.Tensor) -> None:
         """Each ``U_k`` from the top-``r`` right singular vectors of cluster ``k``'s latents."""
         r = self.bases.shape[-1]
