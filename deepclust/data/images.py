@@ -1135,59 +1135,13 @@ def load_image_folder(
         No images, images both at the top and in sub-folders, differing sizes without
         ``size``, or an unreadable file.
     """
-    from PIL import Image
 
     root = _existing(path, "a folder of images")
     if not root.is_dir():
         raise DataError(f"{root} is a file; expected a folder of images")
-    if size is not None:
-        hw = (int(size), int(size)) if np.isscalar(size) else tuple(int(s) for s in size)
-        if len(hw) != 2 or min(hw) <= 0:
-            raise ConfigError(f"size={size!r}; expected a positive int or (H, W)")
-        size = (hw[0], hw[1])
-    top = sorted(
-        f
-        for f in root.iterdir()
-        if f.is_file() and f.suffix.lower() in _IMAGE_SUFFIXES and not f.name.startswith(".")
-    )
-    class_dirs = [
-        d
-        for d in sorted(root.iterdir())
-        if d.is_dir() and not d.name.startswith(".") and _image_files(d)
-    ]
-    if top and class_dirs:
-        raise DataError(
-            f"{root} has images both at the top and in sub-folders "
-            f"({', '.join(d.name for d in class_dirs[:3])}); expected either a flat folder "
-            "or one sub-folder per class"
-        )
-    files: list[Path]
-    y: np.ndarray | None
-    if class_dirs:
-        per_class = [_image_files(d) for d in class_dirs]
-        files = [f for fs in per_class for f in fs]
-        y = np.repeat(np.arange(len(class_dirs), dtype=np.int64), [len(fs) for fs in per_class])
-        class_names: list[str] | None = [d.name for d in class_dirs]
-    else:
-        files, y, class_names = top, None, None
-    if not files:
-        raise DataError(
-            f"no image files ({', '.join(_IMAGE_SUFFIXES)}) found in {root}; expected a "
-            "folder of images or one sub-folder of images per class"
-        )
-
-    grey = grayscale
-    if not grey:
-        grey = True
-        for f in files:  # reading the header only, to decide grey vs colour once
-            try:
-                with Image.open(f) as im:
-                    if im.mode not in _GREY_MODES:
-                        grey = False
-                        break
-            except OSError as exc:
-                raise _image_error(f, exc) from exc
-
+    size = _check_size(size)
+    files, y, class_names = _folder_files(root)
+    grey = grayscale or _all_grey(files)
     if lazy:
         return _lazy_folder(root, files, y, grey, size, class_names)
     arrays = [_read_image(f, grey, size) for f in files]
@@ -1215,3 +1169,59 @@ def load_image_folder(
         class_names=class_names,
         files=[str(f.relative_to(root)) for f in files],
     )
+
+
+def _check_size(size: Any) -> tuple[int, int] | None:
+    """``size`` as ``(H, W)`` (an int is square), or None."""
+    if size is None:
+        return None
+    hw = (int(size), int(size)) if np.isscalar(size) else tuple(int(s) for s in size)
+    if len(hw) != 2 or min(hw) <= 0:
+        raise ConfigError(f"size={size!r}; expected a positive int or (H, W)")
+    return (hw[0], hw[1])
+
+
+def _folder_files(root: Path) -> tuple[list[Path], np.ndarray | None, list[str] | None]:
+    """The image files of a flat folder (no labels) or of one sub-folder per class
+    (labels ``0..K-1`` in sorted sub-folder order, and the class names)."""
+    top = sorted(
+        f
+        for f in root.iterdir()
+        if f.is_file() and f.suffix.lower() in _IMAGE_SUFFIXES and not f.name.startswith(".")
+    )
+    class_dirs = [
+        d
+        for d in sorted(root.iterdir())
+        if d.is_dir() and not d.name.startswith(".") and _image_files(d)
+    ]
+    if top and class_dirs:
+        raise DataError(
+            f"{root} has images both at the top and in sub-folders "
+            f"({', '.join(d.name for d in class_dirs[:3])}); expected either a flat folder "
+            "or one sub-folder per class"
+        )
+    if not top and not class_dirs:
+        raise DataError(
+            f"no image files ({', '.join(_IMAGE_SUFFIXES)}) found in {root}; expected a "
+            "folder of images or one sub-folder of images per class"
+        )
+    if not class_dirs:
+        return top, None, None
+    per_class = [_image_files(d) for d in class_dirs]
+    files = [f for fs in per_class for f in fs]
+    y = np.repeat(np.arange(len(class_dirs), dtype=np.int64), [len(fs) for fs in per_class])
+    return files, y, [d.name for d in class_dirs]
+
+
+def _all_grey(files: list[Path]) -> bool:
+    """True when every file is a grey image (headers only: nothing is decoded)."""
+    from PIL import Image
+
+    for f in files:
+        try:
+            with Image.open(f) as im:
+                if im.mode not in _GREY_MODES:
+                    return False
+        except OSError as exc:
+            raise _image_error(f, exc) from exc
+    return True
