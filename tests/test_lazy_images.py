@@ -90,3 +90,13 @@ def test_a_fit_on_the_lazy_folder_equals_the_fit_on_the_array(folder, name, monk
     # predicting reads the folder in chunks too (MLC's predict is not its labels_: the
     # training labels come from the doubly stochastic membership of the whole set)
     np.testing.assert_array_equal(est.predict(lazy.X), reference.predict(eager.X))
+
+
+def test_a_folder_of_identical_images_is_refused_without_decoding_it_all(tmp_path):
+    from deepclust import IIC
+
+    for i in range(5):
+        Image.new("L", (8, 8), color=128).save(tmp_path / f"{i}.png")
+    lazy = load_image_folder(tmp_path, lazy=True)
+    with pytest.raises(DataError, match="identical"):
+        IIC(2, device="cpu", image_shape=(1, 8, 8)).fit(lazy.X)
