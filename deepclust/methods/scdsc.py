@@ -600,11 +600,14 @@ class SCDSC(DeepClusterer):
         return out
 
     def _nonlocal_minibatch(self, s, rows, cache, groups, n_groups) -> torch.Tensor:
-        """Eqs. (7)-(9) with the mini-clusters' other members taken from the cache."""
+        """Eqs. (7)-(9) with the mini-clusters' other members taken from the cache.
+
+        The per-mini-cluster sums of the cache are kept up to date batch by batch
+        (:meth:`_group_sums_of`, :meth:`_cache_rows`), so a step costs ``O(batch + G)``
+        for ``G`` mini-clusters, not ``O(n)``: an epoch stays ``O(n)``.
+        """
         g = groups[rows]
-        sums = torch.zeros(n_groups, s.shape[1], device=s.device)
-        sums.index_add_(0, groups, cache["s"])
-        counts = torch.bincount(groups, minlength=n_groups).clamp_min(1).unsqueeze(1)
+        sums, counts = self._group_sums, self._group_counts
         m_all = (sums / counts).detach()
         target = refined_assignment(m_all)
         # m_p with this batch's fresh assignments in place of their cached values
@@ -612,6 +615,21 @@ class SCDSC(DeepClusterer):
         touched = torch.unique(g)
         m = m_all[touched] + delta[touched] / counts[touched]
         return kl_divergence(target[touched], m, "mean")
+
+    def _group_sums_of(self, cache: TensorState, groups: torch.Tensor, n_groups: int) -> None:
+        """Each mini-cluster's sum and size over the cache (one ``O(n)`` pass)."""
+        k = cache["s"].shape[1]
+        sums = torch.zeros(n_groups, k, device=cache["s"].device)
+        self._group_sums = sums.index_add_(0, groups, cache["s"])
+        self._group_counts = torch.bincount(groups, minlength=n_groups).clamp_min(1).unsqueeze(1)
+
+    def _cache_rows(
+        self, cache: TensorState, rows: torch.Tensor, s: torch.Tensor, groups: torch.Tensor | None
+    ) -> None:
+        """Write a batch's assignments into the cache and move its mini-cluster sums."""
+        if groups is not None and getattr(self, "_group_sums", None) is not None:
+            self._group_sums.index_add_(0, groups[rows], s - cache["s"][rows])
+        cache["s"][rows] = s
 
     def _local_minibatch(self, s, rows, cache, pix) -> torch.Tensor:
         """Eqs. (11)-(12) with the window's other pixels taken from the cache."""
@@ -670,6 +688,8 @@ class SCDSC(DeepClusterer):
 
         def epoch(e: int) -> dict[str, float]:
             ae.train()
+            if cache is not None and groups is not None:
+                self._group_sums_of(cache, groups, n_groups)  # exact again every epoch
             sums: dict[str, float] = {}
             confident = 0
             # pixels no batch reaches (trimmed to split over ranks) keep their labels
@@ -700,7 +720,7 @@ class SCDSC(DeepClusterer):
                 confident += (s.detach().max(1).values > self.confidence).sum()
                 now[rows] = s.detach().argmax(1)
                 if cache is not None:
-                    cache["s"][rows] = s.detach()
+                    self._cache_rows(cache, rows, s.detach(), groups)
                 sums["loss"] = sums.get("loss", 0.0) + loss.detach() * len(rows) / n
                 for k, v in terms.items():
                     sums[k] = sums.get(k, 0.0) + v.detach() * len(rows) / n
@@ -741,7 +761,7 @@ class SCDSC(DeepClusterer):
         self._best.restore()
         self.best_epoch_ = int(self._best.epoch)
         del self._best
-        self._pixel_slot = None
+        self._pixel_slot = self._group_sums = self._group_counts = None
         h, w = self.grid_shape_
         every = torch.arange(h * w, device=self.device_)
         s_all = self._assign(source, every)
