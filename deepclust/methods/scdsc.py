@@ -589,7 +589,7 @@ class SCDSC(DeepClusterer):
             if full:
                 out["nonlocal"] = nonlocal_loss(s, groups, n_groups)
             else:
-                out["nonlocal"] = self._nonlocal_minibatch(s, rows, cache, groups, n_groups)
+                out["nonlocal"] = self._nonlocal_minibatch(s, rows, cache, groups)
         else:  # the basis-representation model's own target [18]
             out["instance"] = kl_divergence(target_distribution(s).detach(), s, "mean")
         if self.use_local:
@@ -599,7 +599,7 @@ class SCDSC(DeepClusterer):
                 out["local"] = self._local_minibatch(s, rows, cache, pix)
         return out
 
-    def _nonlocal_minibatch(self, s, rows, cache, groups, n_groups) -> torch.Tensor:
+    def _nonlocal_minibatch(self, s, rows, cache, groups) -> torch.Tensor:
         """Eqs. (7)-(9) with the mini-clusters' other members taken from the cache.
 
         The per-mini-cluster sums of the cache are kept up to date batch by batch
@@ -627,7 +627,7 @@ class SCDSC(DeepClusterer):
         self, cache: TensorState, rows: torch.Tensor, s: torch.Tensor, groups: torch.Tensor | None
     ) -> None:
         """Write a batch's assignments into the cache and move its mini-cluster sums."""
-        if groups is not None and getattr(self, "_group_sums", None) is not None:
+        if groups is not None:  # the sums exist: the epoch computed them first
             self._group_sums.index_add_(0, groups[rows], s - cache["s"][rows])
         cache["s"][rows] = s
 
