@@ -299,9 +299,16 @@ class Autoencoder(TorchMixin, PersistenceMixin, TransformerMixin, BaseEstimator)
                 return F.relu(t)  # inner layers reconstruct ReLU activations
             return torch.sigmoid(t.float()) if self.output_ == "sigmoid" else t
 
+        def keep_mask(m: int) -> torch.Tensor:
+            # F.dropout's own draw (bit for bit on CPU), made for the global batch so
+            # that ranks under torchrun corrupt their shards as one process would
+            keep = 1.0 - self.corruption
+            mask = torch.empty((m, inputs.shape[1]), dtype=inputs.dtype, device=inputs.device)
+            return mask.bernoulli_(keep).div_(keep)
+
         def batch_loss(idx: torch.Tensor) -> torch.Tensor:
             h = inputs[idx.to(inputs.device)]
-            hidden = enc(F.dropout(h, self.corruption, training=True))
+            hidden = enc(h * loop.draw_for_batch(keep_mask, len(h)))
             if not last:
                 hidden = F.relu(hidden)
             return F.mse_loss(out_act(dec(hidden)), h)

@@ -27,8 +27,9 @@ def _blobs() -> np.ndarray:
 def _dgg():
     from deepclust import DGG
 
-    # 256 samples; batches of 64 (and 128 for the Siamese stage) split evenly over 2 ranks
-    return DGG(3, hidden_dims=(32,), latent_dim=3, n_neighbors=5, ae_layerwise_epochs=0,
+    # 256 samples; batches of 64 (and 128 for the Siamese stage) split evenly over 2 ranks;
+    # layer-wise pretraining draws its denoising masks for the global batch
+    return DGG(3, hidden_dims=(32,), latent_dim=3, n_neighbors=5, ae_layerwise_epochs=2,
                ae_finetune_epochs=2, vae_epochs=2, siamese_epochs=2, classifier_epochs=2,
                epochs=4, batch_size=64, n_init=1, random_state=0, device="cpu")  # fmt: skip
 
