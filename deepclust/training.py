@@ -262,6 +262,7 @@ class TrainingLoop:
         if self.scaler is not None:
             self.state["_loss_scale"] = self.scaler
         self.rows_seen = 0  # rows handed out by batches() in the current epoch
+        self.global_batch = torch.zeros(0, dtype=torch.long)  # the last batch, all ranks
 
     # ----------------------------------------------------------------- batches
     def batches(
@@ -271,12 +272,14 @@ class TrainingLoop:
 
         The permutation comes from the loop's own generator, whose state is
         checkpointed, so a resumed run sees the same batches. Under data parallelism each
-        rank gets its share of every batch (a batch too small to share is skipped).
+        rank gets its share of every batch (a batch too small to share is skipped);
+        :attr:`global_batch` holds the whole batch's indices, on the host.
         """
         order = torch.randperm(n, generator=self.generator) if shuffle else torch.arange(n)
         stop = (n // batch_size) * batch_size if drop_last else n
         for start in range(0, stop, batch_size):
             idx = order[start : start + batch_size]
+            self.global_batch = idx  # on the host, the same on every rank
             if self.sync is not None:
                 idx = self.sync.shard(idx)
                 if len(idx) == 0:

@@ -164,7 +164,8 @@ class RateReductionClusterer(ImageRowsInput, DataParallel, DeepClusterer):
         return torch.cat(zs).numpy(), torch.cat(cs).numpy()
 
 
-def add_terms(sums: dict[str, float], terms: dict[str, torch.Tensor], weight: int) -> None:
-    """Accumulate the logged terms of one batch (``weight`` = its size) into ``sums``."""
+def add_terms(sums: dict[str, Any], terms: dict[str, torch.Tensor], weight: int) -> None:
+    """Accumulate the logged terms of one batch (``weight`` = its size) into ``sums``,
+    on the device (the loop reads them once per epoch, not once per step)."""
     for key in sums:
-        sums[key] += float(terms[key].detach()) * weight
+        sums[key] = sums[key] + terms[key].detach() * weight

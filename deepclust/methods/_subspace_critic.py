@@ -14,10 +14,11 @@ class SubspaceCriticStep:
 
     def _discriminator_step(
         self, z: torch.Tensor, q: torch.Tensor, opt: torch.optim.Optimizer
-    ) -> float:
+    ) -> float | torch.Tensor:
         """One update of the subspace bases on ``L_D`` (the hinge on residual energies of
         reals and fakes, plus the orthogonality and cross-subspace penalties), from
-        detached latents ``z`` and responsibilities ``q``."""
+        detached latents ``z`` and responsibilities ``q``. Returns the loss, detached on the
+        device (0.0 when the batch has no real sample to compare)."""
         real, real_k, fake, fake_k = self.sampler_(z, q)
         if len(real) == 0:
             return 0.0
@@ -28,7 +29,7 @@ class SubspaceCriticStep:
         opt.zero_grad(set_to_none=True)
         backward(loss)
         opt.step()
-        return loss.item()
+        return loss.detach()  # on the device: the loop reads it once per epoch
 
 
 __all__ = ["SubspaceCriticStep"]

@@ -429,7 +429,7 @@ class ADATSC(SubspaceCriticStep, ClimateCubeMixin, DeepClusterer):
                 tables["target"].copy_(
                     target_distribution(average_over_windows(q, steps, self.n_time_))
                 )
-            sums: dict[str, float] = {}
+            sums: dict[str, Any] = {}
             for idx in loop.batches(len(steps), int(self.batch_size)):
                 windows = idx.to(steps.device)
                 s = steps[windows]
@@ -450,7 +450,7 @@ class ADATSC(SubspaceCriticStep, ClimateCubeMixin, DeepClusterer):
         target: torch.Tensor,
         sched: dict[str, float],
         opt: torch.optim.Optimizer,
-    ) -> tuple[dict[str, float], torch.Tensor, torch.Tensor]:
+    ) -> tuple[dict[str, Any], torch.Tensor, torch.Tensor]:
         """One update of ``G`` on eq. (6); returns its terms and the batch's ``z``, ``q``."""
         out = self.network_(x, windows, sched["tau"], with_code=self.code_reconstruction)
         z, q = out["z"].reshape(-1, self.latent_dim), out["q"].reshape(-1, self.n_clusters)
@@ -476,8 +476,10 @@ class ADATSC(SubspaceCriticStep, ClimateCubeMixin, DeepClusterer):
         opt.zero_grad(set_to_none=True)
         backward(loss)
         opt.step()
-        terms = {"loss": loss.item(), "rec": rec.item(), "kl": kl.item(), "balance": balance.item(),
-                 "se": se.item(), "adv": float(adv.detach()), "tau": sched["tau"]}  # fmt: skip
+        # detached, on the device: the loop reads the epoch's sums once, not every step
+        terms = {"loss": loss, "rec": rec, "kl": kl, "balance": balance, "se": se, "adv": adv}
+        terms = {key: value.detach() for key, value in terms.items()}
+        terms["tau"] = sched["tau"]
         return terms, z, q
 
     # ------------------------------------------------------------------ output

@@ -216,7 +216,7 @@ class ClusterGAN(DeepClusterer):
         return z.to(self.device_), c.to(self.device_)
 
     def _critic_step(self, real: torch.Tensor, gen: torch.Generator,
-                     opt: torch.optim.Optimizer) -> float:  # fmt: skip
+                     opt: torch.optim.Optimizer) -> torch.Tensor:  # fmt: skip
         z, _ = self._sample_prior(len(real), gen)
         with torch.no_grad():
             fake = self.generator_(z)
@@ -227,10 +227,10 @@ class ClusterGAN(DeepClusterer):
         opt.zero_grad(set_to_none=True)
         backward(loss)
         opt.step()
-        return loss.item()
+        return loss.detach()
 
     def _generator_step(self, n: int, gen: torch.Generator,
-                        opt: torch.optim.Optimizer) -> dict[str, float]:  # fmt: skip
+                        opt: torch.optim.Optimizer) -> dict[str, torch.Tensor]:  # fmt: skip
         z, c = self._sample_prior(n, gen)
         fake = self.generator_(z)
         z_n_hat, logits = self.encoder_(fake)
@@ -241,7 +241,8 @@ class ClusterGAN(DeepClusterer):
         opt.zero_grad(set_to_none=True)
         backward(loss)
         opt.step()
-        return {"generator": adv.item(), "inv_n": inv_n.item(), "inv_c": inv_c.item()}
+        # detached, on the device: the loop reads the sums once per round, not per step
+        return {"generator": adv.detach(), "inv_n": inv_n.detach(), "inv_c": inv_c.detach()}
 
     def _train(self, data: torch.Tensor) -> None:
         betas = (0.5, 0.9)
@@ -254,9 +255,9 @@ class ClusterGAN(DeepClusterer):
         loop = self._loop("clustergan", rounds, state)
         bs = int(min(self.batch_size, len(data)))
 
-        def epoch(r: int) -> dict[str, float]:
+        def epoch(r: int) -> dict[str, Any]:
             """``_ROUND`` generator steps, each after ``n_critic`` critic steps."""
-            sums = {"critic": 0.0, "generator": 0.0, "inv_n": 0.0, "inv_c": 0.0}
+            sums: dict[str, Any] = {"critic": 0.0, "generator": 0.0, "inv_n": 0.0, "inv_c": 0.0}
             n_steps = min(_ROUND, int(self.iterations) - r * _ROUND)
             for _ in range(n_steps):
                 for _ in range(int(self.n_critic)):

@@ -170,7 +170,9 @@ class DAC(AugmentedImageClusterer):
                 opt.zero_grad(set_to_none=True)
                 backward(loss)
                 opt.step()
-                total, share, steps = total + loss.item(), share + chosen.item(), steps + 1
+                # summed on the device, read once per epoch
+                total, share = total + loss.detach(), share + chosen
+                steps += 1
             n = max(1, steps)
             return {"loss": total / n, "selected": share / n, "upper": u, "lower": low}
 

@@ -294,11 +294,12 @@ class DEC(UsesAutoencoder, ClustersTheEmbedding, DeepClusterer):
 
         def epoch(_: int) -> dict[str, float]:
             tot_c = tot_r = 0.0
+            step = int(tables["step"])  # a host counter, read once per epoch
             for idx in loop.batches(n, self.batch_size_):
-                if int(tables["step"]) % every == 0:
+                if step % every == 0:
                     delta = update_target()
                     tables["delta"].fill_(delta)
-                    if int(tables["step"]) > 0 and delta < self.tol:
+                    if step > 0 and delta < self.tol:
                         loop.stop()  # DEC's convergence test: few labels change
                         break
                 idx = idx.to(self.device_)
@@ -314,7 +315,8 @@ class DEC(UsesAutoencoder, ClustersTheEmbedding, DeepClusterer):
                 opt.zero_grad(set_to_none=True)
                 backward(loss)
                 opt.step()
-                tables["step"].add_(1)
+                step += 1
+                tables["step"].fill_(step)  # checkpointed with the epoch
                 tot_c += loss_c.detach() * len(idx)
             out = {"kl": loop.mean(tot_c), "label_change": float(tables["delta"])}
             if recon_w > 0:

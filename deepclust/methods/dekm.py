@@ -200,12 +200,13 @@ class DEKM(UsesAutoencoder, ClustersTheEmbedding, DeepClusterer):
 
         def epoch(_: int) -> dict[str, float]:
             total = 0.0
+            step = int(tables["step"])  # a host counter, read once per epoch
             for idx in loop.batches(n, self.batch_size_):
-                if int(tables["step"]) % every == 0:
+                if step % every == 0:
                     change = self._update(data, tables)
                     tables["change"].fill_(change)
-                    if int(tables["step"]) > 0 and change < self.tol:
-                        tables["stopped"].fill_(int(tables["step"]))
+                    if step > 0 and change < self.tol:
+                        tables["stopped"].fill_(step)
                         loop.stop()
                         break
                 idx = idx.to(self.device_)
@@ -215,7 +216,8 @@ class DEKM(UsesAutoencoder, ClustersTheEmbedding, DeepClusterer):
                 opt.zero_grad(set_to_none=True)
                 backward(loss)
                 opt.step()
-                tables["step"].add_(1)
+                step += 1
+                tables["step"].fill_(step)  # checkpointed with the epoch
                 total += loss.detach() * len(idx)
             return {
                 "loss": loop.mean(total),

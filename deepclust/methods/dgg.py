@@ -455,6 +455,7 @@ class DGG(GaussianMixtureVAE):
             "w_bar": w_bar,
             "sq_bar": sq_bar,
             "wt_indptr": torch.as_tensor(WT.indptr, dtype=torch.long, device=dev),
+            "wt_indptr_host": WT.indptr.astype(np.int64),
             "wt_indices": torch.as_tensor(WT.indices, dtype=torch.long, device=dev),
             "wt_values": torch.as_tensor(WT.data, dtype=torch.float32, device=dev),
             "nbr": torch.as_tensor(self.neighbors_, dtype=torch.long, device=dev),
@@ -465,16 +466,28 @@ class DGG(GaussianMixtureVAE):
         }
 
     @staticmethod
-    def _gather_transpose(graph: dict[str, Any], cols: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """Entries of ``W^T`` rows ``cols``: (batch row, anchor index i, weight W_ij)."""
+    def _gather_transpose(
+        graph: dict[str, Any], cols: torch.Tensor, cols_host: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, ...]:
+        """Entries of ``W^T`` rows ``cols``: (batch row, anchor index i, weight W_ij).
+
+        The number of entries (the size of every output) is counted on the host from
+        ``cols_host``, the same indices on the CPU, so the step does not wait for the
+        device; without it ``cols`` is copied to the host.
+        """
         indptr = graph["wt_indptr"]
         starts = indptr[cols]
         counts = indptr[cols + 1] - starts
-        total = int(counts.sum())
-        row = torch.repeat_interleave(torch.arange(len(cols), device=cols.device), counts)
-        first = torch.repeat_interleave(torch.cumsum(counts, 0) - counts, counts)
-        pos = torch.repeat_interleave(starts, counts) + torch.arange(total, device=cols.device)
-        pos = pos - first
+        host = graph["wt_indptr_host"]
+        on_host = (cols.cpu() if cols_host is None else cols_host).numpy()
+        total = int((host[on_host + 1] - host[on_host]).sum())
+
+        def repeat(values: torch.Tensor) -> torch.Tensor:
+            return torch.repeat_interleave(values, counts, output_size=total)
+
+        row = repeat(torch.arange(len(cols), device=cols.device))
+        first = repeat(torch.cumsum(counts, 0) - counts)
+        pos = repeat(starts) + torch.arange(total, device=cols.device) - first
         return row, graph["wt_indices"][pos], graph["wt_values"][pos]
 
     # -------------------------------------------------------------- training
@@ -554,7 +567,12 @@ class DGG(GaussianMixtureVAE):
         self._refresh_pi(graph, tables, torch.cat([idx, anchor]))
 
     def objective(
-        self, x_idx: torch.Tensor, data: torch.Tensor, graph: dict[str, Any], pi: torch.Tensor
+        self,
+        x_idx: torch.Tensor,
+        data: torch.Tensor,
+        graph: dict[str, Any],
+        pi: torch.Tensor,
+        x_idx_host: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, tuple[torch.Tensor, ...]]:
         """Per-sample ``sum_i W_ij L(x_i, x_j)`` for the batch ``j = x_idx``.
 
@@ -574,7 +592,7 @@ class DGG(GaussianMixtureVAE):
                 table_gamma = torch.softmax(self.classifier_(mu.detach()).float(), dim=1)
         else:
             table_gamma = gamma.detach().float()  # the tables are float32
-        row, anchor, w = self._gather_transpose(graph, x_idx)
+        row, anchor, w = self._gather_transpose(graph, x_idx, x_idx_host)
         log_pi_bar = torch.zeros(len(x_idx), pi.shape[1], device=x.device)
         log_pi_bar.index_add_(0, row, w.unsqueeze(1) * torch.log(pi[anchor].clamp_min(1e-10)))
         obj = dgg_objective(
@@ -628,9 +646,9 @@ class DGG(GaussianMixtureVAE):
 
         def epoch(i: int) -> dict[str, float]:
             total = 0.0
-            for idx in loop.batches(n, self.batch_size):
-                idx = idx.to(self.device_)
-                obj, gamma, entries = self.objective(idx, data, graph, tables["pi"])
+            for host_idx in loop.batches(n, self.batch_size):
+                idx = host_idx.to(self.device_)
+                obj, gamma, entries = self.objective(idx, data, graph, tables["pi"], host_idx)
                 loss = -obj.mean()
                 opt.zero_grad(set_to_none=True)
                 backward(loss)
@@ -638,8 +656,9 @@ class DGG(GaussianMixtureVAE):
                 total += loss.detach() * len(idx)
                 with torch.no_grad():
                     if is_distributed():  # the global batch's update, on every rank
-                        idx, gamma = gather_detached(idx), gather_detached(gamma)
-                        entries = self._gather_transpose(graph, idx)
+                        host_idx = loop.global_batch  # the shards' indices, gathered
+                        idx, gamma = host_idx.to(self.device_), gather_detached(gamma)
+                        entries = self._gather_transpose(graph, idx, host_idx)
                     self._update_gamma(graph, tables, idx, gamma, entries)
             with torch.no_grad():
                 if self.gamma_source_ == "means":

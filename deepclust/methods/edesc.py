@@ -260,7 +260,7 @@ class EDESC(UsesAutoencoder, ClustersTheEmbedding, StopsOnCollapse, DeepClustere
 
         def epoch(i: int) -> dict[str, float]:
             self.autoencoder_.train()
-            sums = dict.fromkeys(("recon", "kl", "phi", "loss"), 0.0)
+            sums: dict[str, Any] = dict.fromkeys(("recon", "kl", "phi", "loss"), 0.0)
             for idx in loop.batches(n, self.batch_size_):
                 terms = self._losses(data[idx.to(self.device_)])
                 loss = terms["recon"] + self.beta * terms["kl"] + self.bases_weight * terms["phi"]
@@ -268,7 +268,7 @@ class EDESC(UsesAutoencoder, ClustersTheEmbedding, StopsOnCollapse, DeepClustere
                 backward(loss)
                 opt.step()
                 for key, value in (*terms.items(), ("loss", loss)):
-                    sums[key] += float(value.detach()) * len(idx)
+                    sums[key] += value.detach() * len(idx)  # on the device: no sync per step
             if guard is not None:
                 self._guard_epoch(guard, loop, self._labels(data), i + 1)
             return {key: value / n for key, value in sums.items()}

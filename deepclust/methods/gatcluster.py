@@ -256,12 +256,12 @@ class GATCluster(DataParallel, AugmentedImageClusterer):
     def _sub_batch_step(
         self, xt: torch.Tensor, v: torch.Tensor, targets: dict[str, torch.Tensor],
         opt: torch.optim.Optimizer,
-    ) -> dict[str, float]:  # fmt: skip
+    ) -> dict[str, torch.Tensor]:  # fmt: skip
         terms = self._sub_batch_objective(xt, v, targets)
         opt.zero_grad(set_to_none=True)
         backward(terms["loss"])
         opt.step()
-        return {k: float(t.detach()) for k, t in terms.items()}
+        return {k: t.detach() for k, t in terms.items()}  # on the device: no sync per step
 
     def _train(self, data: torch.Tensor) -> None:
         net = self.network_
@@ -273,7 +273,7 @@ class GATCluster(DataParallel, AugmentedImageClusterer):
         world = torch.distributed.get_world_size() if is_distributed() else 1
 
         def epoch(_: int) -> dict[str, float]:
-            sums: dict[str, float] = {}
+            sums: dict[str, Any] = {}
             steps = 0
             order = torch.randperm(n, generator=loop.generator).to(data.device)
             for chunk in torch.tensor_split(order, n_outer):

@@ -159,7 +159,7 @@ class IIC(AugmentedImageClusterer):
         def epoch(e: int) -> dict[str, float]:
             # alternate, ending on the main heads (the last epoch picks the head)
             which = "main" if (int(self.epochs) - 1 - e) % 2 == 0 else "over"
-            per_head = torch.zeros(int(self.n_heads))
+            per_head = torch.zeros(int(self.n_heads), device=self.device_)
             steps = 0
             for idx in loop.batches(len(data), bs, drop_last=len(data) >= 2 * bs):
                 x = data[idx.to(data.device)]
@@ -168,9 +168,9 @@ class IIC(AugmentedImageClusterer):
                 opt.zero_grad(set_to_none=True)
                 backward(losses.sum())
                 opt.step()
-                per_head += losses.detach().cpu()
+                per_head += losses.detach()  # on the device: read once per epoch
                 steps += 1
-            per_head /= max(1, steps)
+            per_head = (per_head / max(1, steps)).cpu()
             if which == "main":
                 self.best_head_ = int(per_head.argmin())
             out = {f"{which}_head{h}": float(v) for h, v in enumerate(per_head)}

@@ -94,14 +94,28 @@ def inverse_cholesky_factor(y: torch.Tensor) -> torch.Tensor:
     return torch.linalg.solve_triangular(chol, eye, upper=False).to(y.dtype)
 
 
+#: Jitters tried, relative to the Gram matrix's mean diagonal, smallest first.
+_JITTERS = (1e-10, 1e-8, 1e-6, 1e-4, 1e-2, 1.0)
+
+
 def _jittered_cholesky(gram: torch.Tensor) -> torch.Tensor:
-    """Cholesky factor of ``gram + eps I``, ``eps`` relative and grown until it succeeds."""
+    """Cholesky factor of ``gram + eps I``, ``eps`` the smallest relative jitter of
+    :data:`_JITTERS` that factorises (the largest if none does).
+
+    Every jitter is tried in one batched call without gradients and the first success is
+    picked on the device, so a training step never waits for the host (the matrices are
+    ``k x k``); the chosen one is then factorised again with gradients, so that no failed
+    factor takes part in the backward pass.
+    """
     eye = torch.eye(gram.shape[0], dtype=gram.dtype, device=gram.device)
-    scale = float(torch.diagonal(gram).detach().mean().clamp_min(1e-12))
-    for rel in (1e-10, 1e-8, 1e-6, 1e-4, 1e-2, 1.0):
-        chol, info = torch.linalg.cholesky_ex(gram + rel * scale * eye)
-        if int(info) == 0:
-            break
+    scale = torch.diagonal(gram).detach().mean().clamp_min(1e-12)
+    jitters = torch.tensor(_JITTERS, dtype=gram.dtype, device=gram.device) * scale
+    with torch.no_grad():
+        _, info = torch.linalg.cholesky_ex(gram.detach() + jitters[:, None, None] * eye)
+        ok = info == 0
+        last = torch.full_like(info, len(_JITTERS) - 1)[0]
+        pick = torch.where(ok.any(), torch.argmax(ok.to(torch.int8)), last)
+    chol, _ = torch.linalg.cholesky_ex(gram + jitters[pick] * eye)
     return chol
 
 
@@ -289,7 +303,7 @@ class SpectralNet(DeepClusterer):
                 opt.zero_grad(set_to_none=True)
                 backward(loss)
                 opt.step()
-                total, steps = total + loss.item(), steps + 1
+                total, steps = total + loss.detach(), steps + 1  # read once per epoch
             sched.step()
             return {"loss": total / max(1, steps)}
 

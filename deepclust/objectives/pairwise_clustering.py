@@ -61,10 +61,10 @@ def dac_loss(
         pos.fill_diagonal_(False)
         neg.fill_diagonal_(False)
     chosen = pos | neg
-    if not bool(chosen.any()):
-        return l.new_zeros(()) + 0.0 * sim.sum(), l.new_zeros(())
     bce = torch.where(pos, -sim.log(), -(1 - sim).log())
-    return bce[chosen].mean(), chosen.float().mean()
+    # a masked mean (0 when no pair is chosen) rather than a branch on the host
+    loss = (bce * chosen).sum() / chosen.sum().clamp_min(1)
+    return loss, chosen.float().mean()
 
 
 __all__ = ["dac_loss", "dac_thresholds", "iic_loss", "joint_assignment"]

@@ -101,7 +101,8 @@ def discriminator_loss(
     has_fake = count[real_cluster] > 0
     mean_fake = (total / count.clamp_min(1.0))[real_cluster]
     hinge = torch.clamp(e_real - mean_fake + margin, min=0.0)
-    hinge = hinge[has_fake].mean() if bool(has_fake.any()) else real.new_zeros(())
+    # the mean over real samples whose cluster has fakes (0 if none): masked, no branch
+    hinge = (hinge * has_fake).sum() / has_fake.sum().clamp_min(1)
     return (
         hinge
         + beta_orth * orthogonality_penalty(bases)
