@@ -2,6 +2,8 @@
 
     python benchmarks/ddp_compare.py --method dgg --data digits --out benchmarks/results/ddp
     python benchmarks/ddp_compare.py --method scdsc --side 300 --out benchmarks/results/ddp
+    python benchmarks/ddp_compare.py --method scdsc --side 1000 --pretrain-epochs 1 --epochs 3 \
+        --out benchmarks/results/ddp       # the 10^6-pixel scene
 
 Fits the method once in this process (one thread) and once as two ranks of a gloo
 process group (``torch.multiprocessing.spawn``, one thread each, the same code path as
@@ -48,9 +50,10 @@ def estimator(args: argparse.Namespace) -> Any:
 
     if args.method == "scdsc":
         # mini-batch mode (the distributed path), FINCH on 32 PCA dimensions
-        return SCDSC(8, batch_size=1024, pretrain_batch_size=1024, pretrain_epochs=5,
-                     epochs=10, tol=0.0, finch_components=32, kmeans_n_init=3,
-                     random_state=args.seed, device="cpu")  # fmt: skip
+        return SCDSC(8, batch_size=1024, pretrain_batch_size=1024,
+                     pretrain_epochs=args.pretrain_epochs, epochs=args.epochs, tol=0.0,
+                     finch_components=32, kmeans_n_init=3, random_state=args.seed,
+                     device="cpu")  # fmt: skip
     return DGG(10, random_state=args.seed, device="cpu", n_init=1, batch_size=128)
 
 
@@ -68,7 +71,10 @@ def fit(args: argparse.Namespace) -> dict[str, Any]:
             curves.setdefault(r["stage"], []).append(float(value))
     return {"curves": curves, "labels": est.labels_.tolist(), "seconds": round(seconds, 1),
             "acc": round(cluster_accuracy(y, est.labels_), 4),
-            "nmi": round(nmi(y, est.labels_), 4)}  # fmt: skip
+            "nmi": round(nmi(y, est.labels_), 4),
+            "stage_seconds": {k: round(v, 1) for k, v in getattr(est, "timings_", {}).items()},
+            "settings": {k: v for k, v in est.get_params().items()
+                         if k != "random_state"}}  # fmt: skip
 
 
 def _rank(rank: int, world: int, port: int, out: dict, args: argparse.Namespace) -> None:
@@ -117,6 +123,8 @@ def main() -> None:
     p.add_argument("--method", choices=("dgg", "scdsc"), required=True)
     p.add_argument("--data", default="digits", help="dataset spec (DGG)")
     p.add_argument("--side", type=int, default=300, help="scene side (SCDSC)")
+    p.add_argument("--pretrain-epochs", type=int, default=5, help="SCDSC pretraining epochs")
+    p.add_argument("--epochs", type=int, default=10, help="SCDSC clustering epochs")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, required=True)
     args = p.parse_args()
