@@ -4,6 +4,8 @@
     python benchmarks/ddp_compare.py --method scdsc --side 300 --out benchmarks/results/ddp
     python benchmarks/ddp_compare.py --method scdsc --side 1000 --pretrain-epochs 1 --epochs 3 \
         --out benchmarks/results/ddp       # the 10^6-pixel scene
+    python benchmarks/ddp_compare.py --method dgg --data mnist:../shared/data/mnist --short \
+        --out benchmarks/results/ddp       # all of MNIST, one or two epochs per stage
 
 Fits the method once in this process (one thread) and once as two ranks of a gloo
 process group (``torch.multiprocessing.spawn``, one thread each, the same code path as
@@ -31,6 +33,10 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
+#: ``--short``: one or two epochs of every DGG stage (all of MNIST twice in one session)
+SHORT_DGG = dict(ae_layerwise_epochs=1, ae_finetune_epochs=2, vae_epochs=1, siamese_epochs=1,
+                 classifier_epochs=1, epochs=2)  # fmt: skip
+
 
 def dataset(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, str]:
     if args.method == "scdsc":
@@ -54,7 +60,8 @@ def estimator(args: argparse.Namespace) -> Any:
                      pretrain_epochs=args.pretrain_epochs, epochs=args.epochs, tol=0.0,
                      finch_components=32, kmeans_n_init=3, random_state=args.seed,
                      device="cpu")  # fmt: skip
-    return DGG(10, random_state=args.seed, device="cpu", n_init=1, batch_size=128)
+    short = SHORT_DGG if args.short else {}
+    return DGG(10, random_state=args.seed, device="cpu", n_init=1, batch_size=128, **short)
 
 
 def fit(args: argparse.Namespace) -> dict[str, Any]:
@@ -125,6 +132,7 @@ def main() -> None:
     p.add_argument("--side", type=int, default=300, help="scene side (SCDSC)")
     p.add_argument("--pretrain-epochs", type=int, default=5, help="SCDSC pretraining epochs")
     p.add_argument("--epochs", type=int, default=10, help="SCDSC clustering epochs")
+    p.add_argument("--short", action="store_true", help="DGG: the SHORT_DGG schedule")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, required=True)
     args = p.parse_args()
@@ -143,7 +151,7 @@ def main() -> None:
         **compare(one, two),
     }  # fmt: skip
     args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / f"{args.method}-{name}-ddp.json"
+    path = args.out / f"{args.method}-{name}{'-short' if args.short else ''}-ddp.json"
     path.write_text(json.dumps(report, indent=1))
     summary = {k: report[k] for k in ("max_relative_loss_difference", "label_agreement")}
     print(path, one["acc"], two["acc"], json.dumps(summary))
