@@ -6,19 +6,14 @@ Session 8 diagnosis of EDESC's seed spread (RESULTS.md)."""
 import sys
 
 import torch
+from _suite_data import suite_vectors
 
-from deepclust.bench.suite import select
-from deepclust.data import registry
 from deepclust.methods import get_method
 from deepclust.metrics import external_metrics
-from deepclust.run import fit_region, vectors_for
 
 torch.set_num_threads(1)
 name, seeds = sys.argv[1], [int(s) for s in sys.argv[2:]] or [0]
-entry = select([name])[0][0]
-ds = registry.load(entry.spec, **entry.data_options)
-region = fit_region(ds, entry.preprocess)
-X, y = vectors_for(ds, entry.preprocess)[region], ds.y[region]
+entry, X, y = suite_vectors(name)
 for seed in seeds:
     est = get_method("edesc")(entry.n_clusters, random_state=seed, device="cpu")
     accs: list[float] = []
