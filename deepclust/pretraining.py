@@ -308,7 +308,11 @@ class Autoencoder(TorchMixin, PersistenceMixin, TransformerMixin, BaseEstimator)
 
         def batch_loss(idx: torch.Tensor) -> torch.Tensor:
             h = inputs[idx.to(inputs.device)]
-            hidden = enc(h * loop.draw_for_batch(keep_mask, len(h)))
+            if self.corruption > 0:  # F.dropout draws nothing at p = 0, nor do we
+                h_in = h * loop.draw_for_batch(keep_mask, len(h))
+            else:
+                h_in = h
+            hidden = enc(h_in)
             if not last:
                 hidden = F.relu(hidden)
             return F.mse_loss(out_act(dec(hidden)), h)

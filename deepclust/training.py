@@ -273,7 +273,7 @@ class TrainingLoop:
         The permutation comes from the loop's own generator, whose state is
         checkpointed, so a resumed run sees the same batches. Under data parallelism each
         rank gets its share of every batch (a batch too small to share is skipped);
-        :attr:`global_batch` holds the whole batch's indices, on the host.
+        :attr:`global_batch` holds the indices the ranks' shards cover together, on the host.
         """
         order = torch.randperm(n, generator=self.generator) if shuffle else torch.arange(n)
         stop = (n // batch_size) * batch_size if drop_last else n
@@ -281,6 +281,8 @@ class TrainingLoop:
             idx = order[start : start + batch_size]
             self.global_batch = idx  # on the host, the same on every rank
             if self.sync is not None:
+                if self.sync.shard_batches:  # the rows the shards cover (trimmed to split)
+                    self.global_batch = idx[: len(idx) - len(idx) % self.sync.world]
                 idx = self.sync.shard(idx)
                 if len(idx) == 0:
                     continue

@@ -108,3 +108,22 @@ def test_two_ranks_agree_with_each_other_and_with_one_process(name, monkeypatch)
     torch.testing.assert_close(t0, t, rtol=1e-3, atol=1e-4)
     np.testing.assert_allclose([h[2] for h in hist0], [h[2] for h in hist], rtol=1e-3)
     np.testing.assert_array_equal(lab0, lab)
+
+
+def _odd_worker(rank: int, world: int, port: int, out: dict) -> None:
+    torch.set_num_threads(1)
+    join_group(rank, world, port)
+    try:
+        est = _dgg().fit(_blobs()[:255])  # the last batch of 63 is trimmed to 62 rows
+        out[rank] = torch.as_tensor(est.pi_), est.labels_.copy()
+    finally:
+        dist.destroy_process_group()
+
+
+def test_dgg_table_update_follows_a_trimmed_last_batch():
+    # the gathered gamma covers the trimmed global batch; its indices must match it
+    out = spawn(_odd_worker)
+    (pi0, lab0), (pi1, lab1) = out[0], out[1]
+    torch.testing.assert_close(pi0, pi1, rtol=0, atol=0)
+    np.testing.assert_array_equal(lab0, lab1)
+    assert torch.isfinite(pi0).all()

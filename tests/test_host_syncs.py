@@ -14,6 +14,7 @@ from __future__ import annotations
 import traceback
 import warnings
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,11 +23,13 @@ from test_gatcluster import _shapes
 from torch.optim.optimizer import register_optimizer_step_post_hook
 from torch.overrides import TorchFunctionMode
 
+import deepclust
 from deepclust.data.synthetic import make_hsi_scene
 from deepclust.methods import get_method
 
 READS = {"item", "__float__", "__int__", "__bool__", "tolist", "cpu", "__index__"}
-PACKAGE = "/deepclust/"
+#: the package's own source folder (not a checkout folder that happens to share its name)
+PACKAGE = str(Path(deepclust.__file__).resolve().parent) + "/"
 
 
 class HostReads(TorchFunctionMode):
@@ -39,8 +42,9 @@ class HostReads(TorchFunctionMode):
     def __torch_function__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204
         if getattr(func, "__name__", "") in READS:
             caller = traceback.extract_stack(limit=2)[0]
-            if PACKAGE in caller.filename:
-                self.where[f"{caller.filename.split(PACKAGE)[-1]}:{caller.lineno}"] += 1
+            path = str(Path(caller.filename).resolve())
+            if path.startswith(PACKAGE):
+                self.where[f"{path[len(PACKAGE) :]}:{caller.lineno}"] += 1
         return func(*args, **(kwargs or {}))
 
 

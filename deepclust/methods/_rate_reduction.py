@@ -166,6 +166,6 @@ class RateReductionClusterer(ImageRowsInput, DataParallel, DeepClusterer):
 
 def add_terms(sums: dict[str, Any], terms: dict[str, torch.Tensor], weight: int) -> None:
     """Accumulate the logged terms of one batch (``weight`` = its size) into ``sums``,
-    on the device (the loop reads them once per epoch, not once per step)."""
+    on the device and in float32 (the loop reads them once per epoch, not once per step)."""
     for key in sums:
-        sums[key] = sums[key] + terms[key].detach() * weight
+        sums[key] = sums[key] + terms[key].detach().float() * weight

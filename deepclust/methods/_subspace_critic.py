@@ -29,7 +29,7 @@ class SubspaceCriticStep:
         opt.zero_grad(set_to_none=True)
         backward(loss)
         opt.step()
-        return loss.detach()  # on the device: the loop reads it once per epoch
+        return loss.detach().float()  # on the device: the loop reads it once per epoch
 
 
 __all__ = ["SubspaceCriticStep"]

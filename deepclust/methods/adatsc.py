@@ -478,7 +478,7 @@ class ADATSC(SubspaceCriticStep, ClimateCubeMixin, DeepClusterer):
         opt.step()
         # detached, on the device: the loop reads the epoch's sums once, not every step
         terms = {"loss": loss, "rec": rec, "kl": kl, "balance": balance, "se": se, "adv": adv}
-        terms = {key: value.detach() for key, value in terms.items()}
+        terms = {key: value.detach().float() for key, value in terms.items()}
         terms["tau"] = sched["tau"]
         return terms, z, q
 

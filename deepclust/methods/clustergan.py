@@ -227,7 +227,7 @@ class ClusterGAN(DeepClusterer):
         opt.zero_grad(set_to_none=True)
         backward(loss)
         opt.step()
-        return loss.detach()
+        return loss.detach().float()  # summed in float32 also under autocast
 
     def _generator_step(self, n: int, gen: torch.Generator,
                         opt: torch.optim.Optimizer) -> dict[str, torch.Tensor]:  # fmt: skip
@@ -242,7 +242,8 @@ class ClusterGAN(DeepClusterer):
         backward(loss)
         opt.step()
         # detached, on the device: the loop reads the sums once per round, not per step
-        return {"generator": adv.detach(), "inv_n": inv_n.detach(), "inv_c": inv_c.detach()}
+        terms = {"generator": adv, "inv_n": inv_n, "inv_c": inv_c}
+        return {key: value.detach().float() for key, value in terms.items()}
 
     def _train(self, data: torch.Tensor) -> None:
         betas = (0.5, 0.9)

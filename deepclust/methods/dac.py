@@ -171,7 +171,7 @@ class DAC(AugmentedImageClusterer):
                 backward(loss)
                 opt.step()
                 # summed on the device, read once per epoch
-                total, share = total + loss.detach(), share + chosen
+                total, share = total + loss.detach().float(), share + chosen
                 steps += 1
             n = max(1, steps)
             return {"loss": total / n, "selected": share / n, "upper": u, "lower": low}

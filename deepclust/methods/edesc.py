@@ -268,7 +268,7 @@ class EDESC(UsesAutoencoder, ClustersTheEmbedding, StopsOnCollapse, DeepClustere
                 backward(loss)
                 opt.step()
                 for key, value in (*terms.items(), ("loss", loss)):
-                    sums[key] += value.detach() * len(idx)  # on the device: no sync per step
+                    sums[key] += value.detach().float() * len(idx)  # on the device, in float32
             if guard is not None:
                 self._guard_epoch(guard, loop, self._labels(data), i + 1)
             return {key: value / n for key, value in sums.items()}

@@ -261,7 +261,7 @@ class GATCluster(DataParallel, AugmentedImageClusterer):
         opt.zero_grad(set_to_none=True)
         backward(terms["loss"])
         opt.step()
-        return {k: t.detach() for k, t in terms.items()}  # on the device: no sync per step
+        return {k: t.detach().float() for k, t in terms.items()}  # on the device: no sync
 
     def _train(self, data: torch.Tensor) -> None:
         net = self.network_

@@ -168,7 +168,7 @@ class IIC(AugmentedImageClusterer):
                 opt.zero_grad(set_to_none=True)
                 backward(losses.sum())
                 opt.step()
-                per_head += losses.detach()  # on the device: read once per epoch
+                per_head += losses.detach().float()  # on the device: read once per epoch
                 steps += 1
             per_head = (per_head / max(1, steps)).cpu()
             if which == "main":

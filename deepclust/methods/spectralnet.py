@@ -94,7 +94,8 @@ def inverse_cholesky_factor(y: torch.Tensor) -> torch.Tensor:
     return torch.linalg.solve_triangular(chol, eye, upper=False).to(y.dtype)
 
 
-#: Jitters tried, relative to the Gram matrix's mean diagonal, smallest first.
+#: Jitters tried, relative to the Gram matrix's mean diagonal, smallest first (made on
+#: the device as ``logspace(-10, 0, 6)``).
 _JITTERS = (1e-10, 1e-8, 1e-6, 1e-4, 1e-2, 1.0)
 
 
@@ -109,13 +110,15 @@ def _jittered_cholesky(gram: torch.Tensor) -> torch.Tensor:
     """
     eye = torch.eye(gram.shape[0], dtype=gram.dtype, device=gram.device)
     scale = torch.diagonal(gram).detach().mean().clamp_min(1e-12)
-    jitters = torch.tensor(_JITTERS, dtype=gram.dtype, device=gram.device) * scale
+    # made on the device (a host list would be a blocking copy every step)
+    jitters = torch.logspace(-10, 0, len(_JITTERS), dtype=gram.dtype, device=gram.device) * scale
     with torch.no_grad():
         _, info = torch.linalg.cholesky_ex(gram.detach() + jitters[:, None, None] * eye)
         ok = info == 0
         last = torch.full_like(info, len(_JITTERS) - 1)[0]
         pick = torch.where(ok.any(), torch.argmax(ok.to(torch.int8)), last)
-    chol, _ = torch.linalg.cholesky_ex(gram + jitters[pick] * eye)
+    # gather, not jitters[pick]: indexing by a 0-d tensor reads it on the host
+    chol, _ = torch.linalg.cholesky_ex(gram + jitters.gather(0, pick.view(1)) * eye)
     return chol
 
 
@@ -303,7 +306,7 @@ class SpectralNet(DeepClusterer):
                 opt.zero_grad(set_to_none=True)
                 backward(loss)
                 opt.step()
-                total, steps = total + loss.detach(), steps + 1  # read once per epoch
+                total, steps = total + loss.detach().float(), steps + 1  # read once per epoch
             sched.step()
             return {"loss": total / max(1, steps)}
 
