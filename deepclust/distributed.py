@@ -108,9 +108,14 @@ def rank_shard(n: int, rank: int | None = None, world: int | None = None) -> sli
     return slice(rank * per, (rank + 1) * per)
 
 
+def evenly_split(idx: torch.Tensor, world: int) -> torch.Tensor:
+    """The rows of the global batch ``idx`` that ``world`` equal shards cover."""
+    return idx[: len(idx) - len(idx) % world]
+
+
 def even_share(idx: torch.Tensor, rank: int, world: int) -> torch.Tensor:
     """Rank ``rank``'s rows of the global batch ``idx``, trimmed to split evenly."""
-    idx = idx[: len(idx) - len(idx) % world]
+    idx = evenly_split(idx, world)
     return idx[rank_shard(len(idx), rank, world)]
 
 

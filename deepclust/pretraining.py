@@ -308,11 +308,9 @@ class Autoencoder(TorchMixin, PersistenceMixin, TransformerMixin, BaseEstimator)
 
         def batch_loss(idx: torch.Tensor) -> torch.Tensor:
             h = inputs[idx.to(inputs.device)]
-            if self.corruption > 0:  # F.dropout draws nothing at p = 0, nor do we
-                h_in = h * loop.draw_for_batch(keep_mask, len(h))
-            else:
-                h_in = h
-            hidden = enc(h_in)
+            # F.dropout draws nothing at p = 0, nor do we
+            noisy = h * loop.draw_for_batch(keep_mask, len(h)) if self.corruption > 0 else h
+            hidden = enc(noisy)
             if not last:
                 hidden = F.relu(hidden)
             return F.mse_loss(out_act(dec(hidden)), h)

@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 
 from . import progress
 from .data.lazy_images import is_lazy_rows
-from .distributed import LoopSync, is_distributed, shard_of_draw
+from .distributed import LoopSync, evenly_split, is_distributed, shard_of_draw
 from .exceptions import DataError, DeepclustError
 from .precision import LossScaler, active_scaler, autocast
 from .utils import atomic_path
@@ -281,8 +281,8 @@ class TrainingLoop:
             idx = order[start : start + batch_size]
             self.global_batch = idx  # on the host, the same on every rank
             if self.sync is not None:
-                if self.sync.shard_batches:  # the rows the shards cover (trimmed to split)
-                    self.global_batch = idx[: len(idx) - len(idx) % self.sync.world]
+                if self.sync.shard_batches:  # the rows the shards cover together
+                    self.global_batch = evenly_split(idx, self.sync.world)
                 idx = self.sync.shard(idx)
                 if len(idx) == 0:
                     continue
@@ -449,6 +449,14 @@ class TrainingLoop:
                 f"({key}={value}); try standardised input (--preprocess standardize=true) "
                 "or a smaller learning rate"
             )
+
+
+def add_terms(sums: dict[str, Any], terms: dict[str, torch.Tensor], weight: float) -> None:
+    """Accumulate the logged terms of one batch (``weight`` = its size) into ``sums``
+    (the keys logged), on the device and in float32: :meth:`TrainingLoop.run` reads
+    them once per epoch, so no step waits for the host."""
+    for key in sums:
+        sums[key] = sums[key] + terms[key].detach().float() * weight
 
 
 def adam(params: Any, lr: float, **kwargs: Any) -> torch.optim.Adam:

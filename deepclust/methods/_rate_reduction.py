@@ -22,7 +22,7 @@ from ..nn.lars import LARS
 from ..objectives.coding_rate import tcr_loss
 from ..precision import backward
 from ..pretraining import auto_epochs
-from ..training import GlobalRNGState
+from ..training import GlobalRNGState, add_terms
 from ..validation import (
     AUTO,
     HasMethods,
@@ -162,10 +162,3 @@ class RateReductionClusterer(ImageRowsInput, DataParallel, DeepClusterer):
             zs.append(net.feature_head(h).cpu())
             cs.append((c if cluster is None else cluster(c)).cpu())
         return torch.cat(zs).numpy(), torch.cat(cs).numpy()
-
-
-def add_terms(sums: dict[str, Any], terms: dict[str, torch.Tensor], weight: int) -> None:
-    """Accumulate the logged terms of one batch (``weight`` = its size) into ``sums``,
-    on the device and in float32 (the loop reads them once per epoch, not once per step)."""
-    for key in sums:
-        sums[key] = sums[key] + terms[key].detach().float() * weight

@@ -34,7 +34,7 @@ from ..objectives.reconstruction import reconstruction_loss
 from ..objectives.subspace import basis_dissimilarity, subspace_affinity
 from ..precision import backward
 from ..pretraining import ClustersTheEmbedding, UsesAutoencoder, auto_epochs
-from ..training import StopsOnCollapse, adam
+from ..training import StopsOnCollapse, adam, add_terms
 from ..utils import derive_seed
 from ..validation import (
     AUTO,
@@ -267,8 +267,7 @@ class EDESC(UsesAutoencoder, ClustersTheEmbedding, StopsOnCollapse, DeepClustere
                 opt.zero_grad(set_to_none=True)
                 backward(loss)
                 opt.step()
-                for key, value in (*terms.items(), ("loss", loss)):
-                    sums[key] += value.detach().float() * len(idx)  # on the device, in float32
+                add_terms(sums, {**terms, "loss": loss}, len(idx))
             if guard is not None:
                 self._guard_epoch(guard, loop, self._labels(data), i + 1)
             return {key: value / n for key, value in sums.items()}

@@ -41,10 +41,10 @@ from ..nn.backbones import SphereHead, backbone_for
 from ..objectives.coding_rate import mlc_loss
 from ..objectives.sinkhorn import membership
 from ..precision import backward
-from ..training import GlobalRNGState
+from ..training import GlobalRNGState, add_terms
 from ..utils import derive_seed
 from ..validation import N_CLUSTERS, non_negative_real, positive_int, positive_real
-from ._rate_reduction import RATE_REDUCTION_CONSTRAINTS, RateReductionClusterer, add_terms
+from ._rate_reduction import RATE_REDUCTION_CONSTRAINTS, RateReductionClusterer
 from .classic import spectral_labels
 
 

@@ -31,9 +31,9 @@ from ..nn.backbones import SphereHead, backbone_for
 from ..nn.mlp import mlp
 from ..objectives.coding_rate import coding_rate, compression_rate_labels
 from ..precision import backward
-from ..training import GlobalRNGState
+from ..training import GlobalRNGState, add_terms
 from ..validation import AUTO, N_CLUSTERS, non_negative_int, positive_real
-from ._rate_reduction import RATE_REDUCTION_CONSTRAINTS, RateReductionClusterer, add_terms
+from ._rate_reduction import RATE_REDUCTION_CONSTRAINTS, RateReductionClusterer
 
 
 class NMCENetwork(nn.Module):

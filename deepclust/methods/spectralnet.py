@@ -94,14 +94,14 @@ def inverse_cholesky_factor(y: torch.Tensor) -> torch.Tensor:
     return torch.linalg.solve_triangular(chol, eye, upper=False).to(y.dtype)
 
 
-#: Jitters tried, relative to the Gram matrix's mean diagonal, smallest first (made on
-#: the device as ``logspace(-10, 0, 6)``).
-_JITTERS = (1e-10, 1e-8, 1e-6, 1e-4, 1e-2, 1.0)
+#: Jitters tried, relative to the Gram matrix's mean diagonal, smallest first:
+#: ``logspace(-10, 0, 6)`` = 1e-10, 1e-8, ..., 1 (made on the device, not copied there).
+_JITTER_LOGSPACE = (-10, 0, 6)
 
 
 def _jittered_cholesky(gram: torch.Tensor) -> torch.Tensor:
     """Cholesky factor of ``gram + eps I``, ``eps`` the smallest relative jitter of
-    :data:`_JITTERS` that factorises (the largest if none does).
+    :data:`_JITTER_LOGSPACE` that factorises (the largest if none does).
 
     Every jitter is tried in one batched call without gradients and the first success is
     picked on the device, so a training step never waits for the host (the matrices are
@@ -110,13 +110,12 @@ def _jittered_cholesky(gram: torch.Tensor) -> torch.Tensor:
     """
     eye = torch.eye(gram.shape[0], dtype=gram.dtype, device=gram.device)
     scale = torch.diagonal(gram).detach().mean().clamp_min(1e-12)
-    # made on the device (a host list would be a blocking copy every step)
-    jitters = torch.logspace(-10, 0, len(_JITTERS), dtype=gram.dtype, device=gram.device) * scale
+    rel = torch.logspace(*_JITTER_LOGSPACE, dtype=gram.dtype, device=gram.device)
+    jitters = rel * scale
     with torch.no_grad():
         _, info = torch.linalg.cholesky_ex(gram.detach() + jitters[:, None, None] * eye)
         ok = info == 0
-        last = torch.full_like(info, len(_JITTERS) - 1)[0]
-        pick = torch.where(ok.any(), torch.argmax(ok.to(torch.int8)), last)
+        pick = torch.where(ok.any(), torch.argmax(ok.to(torch.int8)), len(rel) - 1)
     # gather, not jitters[pick]: indexing by a 0-d tensor reads it on the host
     chol, _ = torch.linalg.cholesky_ex(gram + jitters.gather(0, pick.view(1)) * eye)
     return chol
