@@ -151,7 +151,8 @@ def main() -> None:
         **compare(one, two),
     }  # fmt: skip
     args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / f"{args.method}-{name}{'-short' if args.short else ''}-ddp.json"
+    seed = f"-seed{args.seed}" if args.seed else ""  # seed 0 keeps its first name
+    path = args.out / f"{args.method}-{name}{'-short' if args.short else ''}{seed}-ddp.json"
     path.write_text(json.dumps(report, indent=1))
     summary = {k: report[k] for k in ("max_relative_loss_difference", "label_agreement")}
     print(path, one["acc"], two["acc"], json.dumps(summary))

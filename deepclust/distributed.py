@@ -113,10 +113,14 @@ def evenly_split(idx: torch.Tensor, world: int) -> torch.Tensor:
     return idx[: len(idx) - len(idx) % world]
 
 
+def share_slice(n: int, rank: int, world: int) -> slice:
+    """The rows of a global batch of ``n`` that rank ``rank`` holds, trimmed to split evenly."""
+    return rank_shard(n - n % world, rank, world)
+
+
 def even_share(idx: torch.Tensor, rank: int, world: int) -> torch.Tensor:
     """Rank ``rank``'s rows of the global batch ``idx``, trimmed to split evenly."""
-    idx = evenly_split(idx, world)
-    return idx[rank_shard(len(idx), rank, world)]
+    return idx[share_slice(len(idx), rank, world)]
 
 
 class DataParallel:
@@ -186,11 +190,9 @@ class LoopSync:
             h.remove()  # type: ignore[attr-defined]
         self._hooks.clear()
 
-    def shard(self, idx: torch.Tensor) -> torch.Tensor:
-        """This rank's rows of the global batch ``idx`` (trimmed to split evenly)."""
-        if not self.shard_batches:
-            return idx
-        return even_share(idx, self.rank, self.world)
+    def shard_slice(self, n: int) -> slice:
+        """This rank's rows of a global batch of ``n`` (trimmed to split evenly)."""
+        return share_slice(n, self.rank, self.world) if self.shard_batches else slice(0, n)
 
     def _average_gradients(self, opt: torch.optim.Optimizer, *_: object) -> None:
         grads = [p.grad for g in opt.param_groups for p in g["params"] if p.grad is not None]

@@ -28,7 +28,7 @@ from .nn.mlp import batched_apply, xavier_init_
 from .objectives.reconstruction import reconstruction_loss
 from .precision import backward
 from .threads import configure_threads
-from .training import adam
+from .training import adam, index_device
 from .utils import derive_seed
 from .validation import (
     AUTO,
@@ -71,24 +71,28 @@ def train_reconstruction(
     loop = owner._loop(stage, n_epochs, {"network": net, "opt": opt})
 
     def batch_loss(idx: torch.Tensor) -> torch.Tensor:
-        x = data[idx.to(data.device)]
+        x = data[idx]
         return loss_fn(net(x)[1], x)
 
     def epoch(_: int) -> dict[str, float]:
         net.train()
-        return {"loss": minibatch_epoch(loop, len(data), batch_size, opt, batch_loss)}
+        return {
+            "loss": minibatch_epoch(
+                loop, len(data), batch_size, opt, batch_loss, device=index_device(data)
+            )
+        }
 
     loop.run(epoch)
 
 
 def minibatch_epoch(
     loop: Any, n: int, batch_size: int, opt: torch.optim.Optimizer,
-    batch_loss: Callable[[torch.Tensor], torch.Tensor],
+    batch_loss: Callable[[torch.Tensor], torch.Tensor], device: torch.device | None = None,
 ) -> float | torch.Tensor:  # fmt: skip
-    """One epoch of plain mini-batch steps on ``batch_loss(indices)``; the sample-weighted
-    mean loss (over ranks under torchrun)."""
+    """One epoch of plain mini-batch steps on ``batch_loss(indices)``, the indices on
+    ``device``; the sample-weighted mean loss (over ranks under torchrun)."""
     total = 0.0
-    for idx in loop.batches(n, batch_size):
+    for idx in loop.batches(n, batch_size, device=device):
         loss = batch_loss(idx)
         opt.zero_grad(set_to_none=True)
         backward(loss)
@@ -307,7 +311,7 @@ class Autoencoder(TorchMixin, PersistenceMixin, TransformerMixin, BaseEstimator)
             return mask.bernoulli_(keep).div_(keep)
 
         def batch_loss(idx: torch.Tensor) -> torch.Tensor:
-            h = inputs[idx.to(inputs.device)]
+            h = inputs[idx]
             # F.dropout draws nothing at p = 0, nor do we
             noisy = h * loop.draw_for_batch(keep_mask, len(h)) if self.corruption > 0 else h
             hidden = enc(noisy)
@@ -316,7 +320,10 @@ class Autoencoder(TorchMixin, PersistenceMixin, TransformerMixin, BaseEstimator)
             return F.mse_loss(out_act(dec(hidden)), h)
 
         def epoch(_: int) -> dict[str, float]:
-            return {"loss": minibatch_epoch(loop, len(inputs), self.batch_size_, opt, batch_loss)}
+            loss = minibatch_epoch(
+                loop, len(inputs), self.batch_size_, opt, batch_loss, device=inputs.device
+            )
+            return {"loss": loss}
 
         loop.run(epoch)
 

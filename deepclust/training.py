@@ -38,6 +38,10 @@ from .utils import atomic_path
 _RUNTIME_PARAMS = frozenset({"verbose", "checkpoint_dir", "checkpoint_every", "resume", "device"})
 
 
+#: state key of the loop's generator on a non-CPU device
+_DEVICE_GENERATOR = "_device_generator"
+
+
 class TrainingDivergedError(DeepclustError):
     """A training loss became NaN or infinite; the run stopped instead of going on silently."""
 
@@ -253,41 +257,68 @@ class TrainingLoop:
         self.generator = torch.Generator().manual_seed(seed)
         self.state = dict(state)
         self.state["_batch_generator"] = _GeneratorState(self.generator)
+        self.device = device if device is not None else torch.device("cpu")
+        self.device_generator = self._device_generator(seed)
         self.epoch = 0
         self.stopped = False
         self.sync = LoopSync(self.state, shard_batches=data_parallel) if is_distributed() else None
-        self.device = device if device is not None else torch.device("cpu")
         self.precision = precision
         self.scaler = LossScaler() if precision == "fp16" else None
         if self.scaler is not None:
             self.state["_loss_scale"] = self.scaler
         self.rows_seen = 0  # rows handed out by batches() in the current epoch
         self.global_batch = torch.zeros(0, dtype=torch.long)  # the last batch, all ranks
+        self.host_batch = self.global_batch  # the last batch this rank was given
+        self.placed_global_batch = self.global_batch
+
+    def _device_generator(self, seed: int) -> torch.Generator:
+        """The generator for draws made inside a step (negatives, noise), on the device so
+        that no step copies random numbers from the host: the loop's own on the CPU (the
+        same draws as always), a checkpointed one seeded from it elsewhere."""
+        if self.device.type == "cpu":
+            return self.generator
+        generator = torch.Generator(self.device).manual_seed(seed + 1)
+        self.state[_DEVICE_GENERATOR] = _GeneratorState(generator)
+        return generator
 
     # ----------------------------------------------------------------- batches
     def batches(
-        self, n: int, batch_size: int, *, shuffle: bool = True, drop_last: bool = False
+        self,
+        n: int,
+        batch_size: int,
+        *,
+        shuffle: bool = True,
+        drop_last: bool = False,
+        device: torch.device | None = None,
     ) -> Iterator[torch.Tensor]:
         """Yield index tensors covering ``range(n)`` in mini-batches.
 
         The permutation comes from the loop's own generator, whose state is
-        checkpointed, so a resumed run sees the same batches. Under data parallelism each
-        rank gets its share of every batch (a batch too small to share is skipped);
-        :attr:`global_batch` holds the indices the ranks' shards cover together, on the host.
+        checkpointed, so a resumed run sees the same batches. With ``device`` (where the
+        data the indices select lives: :func:`index_device`) the epoch's permutation is
+        copied there once and every batch is a slice of it, so no step copies indices
+        from the host. Under data parallelism each rank gets its share of every batch (a
+        batch too small to share is skipped). :attr:`host_batch` holds the last yielded
+        indices on the host, :attr:`global_batch` those the ranks' shards cover together
+        (and :attr:`placed_global_batch` the same on ``device``).
         """
         order = torch.randperm(n, generator=self.generator) if shuffle else torch.arange(n)
+        placed = order if device is None else order.to(device)  # one copy per epoch
         stop = (n // batch_size) * batch_size if drop_last else n
         for start in range(0, stop, batch_size):
-            idx = order[start : start + batch_size]
-            self.global_batch = idx  # on the host, the same on every rank
+            rows = slice(start, min(start + batch_size, n))
+            self.global_batch = order[rows]  # on the host, the same on every rank
             if self.sync is not None:
                 if self.sync.shard_batches:  # the rows the shards cover together
-                    self.global_batch = evenly_split(idx, self.sync.world)
-                idx = self.sync.shard(idx)
-                if len(idx) == 0:
+                    self.global_batch = evenly_split(self.global_batch, self.sync.world)
+                self.placed_global_batch = placed[rows][: len(self.global_batch)]
+                share = self.sync.shard_slice(rows.stop - rows.start)
+                rows = slice(start + share.start, start + share.stop)
+                if rows.stop == rows.start:
                     continue
-            self.rows_seen += len(idx)
-            yield idx
+            self.host_batch = order[rows]
+            self.rows_seen += rows.stop - rows.start
+            yield placed[rows]
 
     def draw_for_batch(self, draw: Callable[[int], torch.Tensor], b: int) -> torch.Tensor:
         """``draw(b)`` for a batch of ``b`` rows; when the batch is this rank's shard, its
@@ -296,6 +327,10 @@ class TrainingLoop:
         if self.sync is not None and self.sync.shard_batches:
             return shard_of_draw(draw, b)
         return draw(b)
+
+    def randint(self, high: int, m: int) -> torch.Tensor:
+        """``m`` integers in ``[0, high)`` from :attr:`device_generator`, on the device."""
+        return torch.randint(high, (m,), generator=self.device_generator, device=self.device)
 
     def mean(self, total: float | torch.Tensor) -> float | torch.Tensor:
         """``total`` (a sum of per-sample losses over this epoch's batches) per sample
@@ -366,11 +401,13 @@ class TrainingLoop:
                 f"checkpoint {path} belongs to another run ({why}); resume with the same "
                 "settings and data, or use a fresh checkpoint_dir"
             )
-        missing = set(self.state) - set(payload["state"])
+        # a run checkpointed on the CPU has no device generator: it keeps its fresh seed
+        missing = set(self.state) - set(payload["state"]) - {_DEVICE_GENERATOR}
         if missing:
             raise DataError(f"checkpoint {path} lacks state for {sorted(missing)}")
         for key, obj in self.state.items():
-            obj.load_state_dict(payload["state"][key])
+            if key in payload["state"]:
+                obj.load_state_dict(payload["state"][key])
         self.history[:] = payload["history"]
         _set_rng_state(payload["rng"])
         self.stopped = bool(payload.get("stopped", False))
@@ -449,6 +486,12 @@ class TrainingLoop:
                 f"({key}={value}); try standardised input (--preprocess standardize=true) "
                 "or a smaller learning rate"
             )
+
+
+def index_device(data: Any) -> torch.device:
+    """Where indices into ``data`` belong (:meth:`TrainingLoop.batches`' ``device``): a
+    tensor's own device; the host for rows read there (arrays, memory maps, image folders)."""
+    return data.device if isinstance(data, torch.Tensor) else torch.device("cpu")
 
 
 def add_terms(sums: dict[str, Any], terms: dict[str, torch.Tensor], weight: float) -> None:

@@ -124,7 +124,7 @@ def _sync_worker(rank: int, world: int, port: int, out: dict) -> None:
         opt = torch.optim.SGD(net.parameters(), lr=0.1)
         sync = LoopSync({"net": net, "opt": opt}, shard_batches=True)
         sync.start()  # rank 0's weights everywhere
-        idx = sync.shard(torch.arange(9))  # 9 rows: 8 shared out, one dropped
+        idx = torch.arange(9)[sync.shard_slice(9)]  # 9 rows: 8 shared out, one dropped
         x = torch.arange(36, dtype=torch.float32).reshape(9, 4)[idx] / 36
         net(x).pow(2).mean().backward()
         opt.step()  # gradients averaged before it, batch-norm buffers broadcast after

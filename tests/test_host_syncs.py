@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from sklearn.datasets import make_blobs
 from test_gatcluster import _shapes
 from torch.optim.optimizer import register_optimizer_step_post_hook
@@ -32,20 +33,32 @@ READS = {"item", "__float__", "__int__", "__bool__", "tolist", "cpu", "__index__
 PACKAGE = str(Path(deepclust.__file__).resolve().parent) + "/"
 
 
+def _names_device(args: tuple, kwargs: dict) -> bool:
+    """Whether a ``Tensor.to`` call names a device (a copy across devices on a GPU)."""
+    return "device" in kwargs or any(isinstance(a, (torch.device, str)) for a in args[1:])
+
+
 class HostReads(TorchFunctionMode):
-    """Counts tensor-to-Python reads whose caller is a deepclust source line."""
+    """Counts tensor-to-Python reads whose caller is a deepclust source line, and (as
+    ``moves``) that code's ``.to(device)`` calls on host tensors: on a GPU each copies
+    from the host, so one per step would be a copy inside the hot loop."""
 
     def __init__(self) -> None:
         super().__init__()
         self.where: Counter[str] = Counter()
+        self.moves: Counter[str] = Counter()
 
     def __torch_function__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204
-        if getattr(func, "__name__", "") in READS:
+        name = getattr(func, "__name__", "")
+        kwargs = kwargs or {}
+        moves = name == "to" and _names_device(args, kwargs)
+        if name in READS or moves:
             caller = traceback.extract_stack(limit=2)[0]
             path = str(Path(caller.filename).resolve())
             if path.startswith(PACKAGE):
-                self.where[f"{path[len(PACKAGE) :]}:{caller.lineno}"] += 1
-        return func(*args, **(kwargs or {}))
+                where = self.moves if moves else self.where
+                where[f"{path[len(PACKAGE) :]}:{caller.lineno}"] += 1
+        return func(*args, **kwargs)
 
 
 def _vectors() -> np.ndarray:
@@ -111,3 +124,5 @@ def test_training_steps_do_not_read_tensors_on_the_host(name):
     total = sum(reads.where.values())
     # per-epoch and per-stage bookkeeping only: far below one read per optimiser step
     assert total < steps[0] / 2, f"{total} reads in {steps[0]} steps: {reads.where.most_common(3)}"
+    moves = sum(reads.moves.values())  # batch indices and draws made on the device
+    assert moves < steps[0] / 2, f"{moves} moves in {steps[0]} steps: {reads.moves.most_common(3)}"

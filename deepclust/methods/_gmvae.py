@@ -211,7 +211,7 @@ class GaussianMixtureVAE(UsesAutoencoder, StopsOnCollapse, DeepClusterer):
         )
 
         def batch_loss(idx: torch.Tensor) -> torch.Tensor:
-            x = data[idx.to(data.device)]
+            x = data[idx]
             mu, logvar = self.encoder_(x)
             x_hat = self.decoder_(self._sample(mu, logvar))
             elbo = standard_vae_elbo(
@@ -220,7 +220,11 @@ class GaussianMixtureVAE(UsesAutoencoder, StopsOnCollapse, DeepClusterer):
             return -elbo.mean()
 
         def epoch(_: int) -> dict[str, float]:
-            return {"loss": minibatch_epoch(loop, len(data), self.batch_size, opt, batch_loss)}
+            return {
+                "loss": minibatch_epoch(
+                    loop, len(data), self.batch_size, opt, batch_loss, device=data.device
+                )
+            }
 
         loop.run(epoch)
 

@@ -22,7 +22,7 @@ from ..nn.lars import LARS
 from ..objectives.coding_rate import tcr_loss
 from ..precision import backward
 from ..pretraining import auto_epochs
-from ..training import GlobalRNGState, add_terms
+from ..training import GlobalRNGState, add_terms, index_device
 from ..validation import (
     AUTO,
     HasMethods,
@@ -91,14 +91,14 @@ class RateReductionClusterer(ImageRowsInput, DataParallel, DeepClusterer):
         opt = LARS(params, lr=self.init_lr, weight_decay=1e-6)
         n_epochs = self._epochs(self.init_epochs, len(data), 3000, 500)
         loop = self._loop("tcr", n_epochs, {"network": net, "opt": opt, "rng": GlobalRNGState()})
+        where = index_device(data)
 
         def epoch(_: int) -> dict[str, float]:
             net.train()
             sums = {"loss": 0.0, "rate": 0.0, "agreement": 0.0}
-            for idx in loop.batches(
-                len(data), self.batch_size_, drop_last=len(data) > self.batch_size_
-            ):
-                x = self._batch(data[self._shard(idx).to(self.device_)])
+            drop = len(data) > self.batch_size_
+            for idx in loop.batches(len(data), self.batch_size_, drop_last=drop, device=where):
+                x = self._batch(data[self._shard(idx)])
                 pair = views(self.augment_, x, 2)
                 with self._autocast():
                     z = net.feature_head(net.backbone(pair.flatten(0, 1)))

@@ -360,14 +360,14 @@ class ADATSC(SubspaceCriticStep, ClimateCubeMixin, DeepClusterer):
 
         def epoch(_: int) -> dict[str, float]:
             total = 0.0
-            for idx in loop.batches(len(steps), int(self.batch_size)):
-                s, windows = steps[idx.to(steps.device)], idx.to(steps.device)
+            for windows in loop.batches(len(steps), int(self.batch_size), device=steps.device):
+                s = steps[windows]
                 out = net(data[s], windows, with_code=self.code_reconstruction)
                 loss = self._reconstruction(out, data[s], weight[s])
                 opt.zero_grad(set_to_none=True)
                 backward(loss)
                 opt.step()
-                total += loss.detach() * len(idx)
+                total += loss.detach() * len(windows)
             return {"rec": total / len(steps)}
 
         loop.run(epoch)
@@ -430,14 +430,13 @@ class ADATSC(SubspaceCriticStep, ClimateCubeMixin, DeepClusterer):
                     target_distribution(average_over_windows(q, steps, self.n_time_))
                 )
             sums: dict[str, Any] = {}
-            for idx in loop.batches(len(steps), int(self.batch_size)):
-                windows = idx.to(steps.device)
+            for windows in loop.batches(len(steps), int(self.batch_size), device=steps.device):
                 s = steps[windows]
                 terms, z, q = self._generator_step(data[s], weight[s], windows,
                                                    tables["target"][s], sched, opt_g)  # fmt: skip
                 terms["disc"] = self._discriminator_step(z.detach(), q.detach(), opt_d)
                 for key, value in terms.items():
-                    sums[key] = sums.get(key, 0.0) + value * len(idx)
+                    sums[key] = sums.get(key, 0.0) + value * len(windows)
             return {key: value / len(steps) for key, value in sums.items()}
 
         loop.run(epoch)

@@ -209,18 +209,20 @@ class ClusterGAN(DeepClusterer):
         self._finish(data)
 
     def _sample_prior(self, n: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(z, cluster)``: ``z = [z_n, one_hot(cluster)]`` from the prior of §3.1."""
-        z_n = torch.randn(n, int(self.noise_dim), generator=gen) * float(self.sigma)
-        c = torch.randint(self.n_clusters, (n,), generator=gen)
+        """``(z, cluster)``: ``z = [z_n, one_hot(cluster)]`` from the prior of §3.1, drawn
+        on ``gen``'s device (the model's: no step copies random numbers from the host)."""
+        z_n = torch.randn(n, int(self.noise_dim), generator=gen, device=gen.device)
+        z_n = z_n * float(self.sigma)
+        c = torch.randint(self.n_clusters, (n,), generator=gen, device=gen.device)
         z = torch.cat([z_n, F.one_hot(c, self.n_clusters).float()], dim=1)
-        return z.to(self.device_), c.to(self.device_)
+        return z, c
 
     def _critic_step(self, real: torch.Tensor, gen: torch.Generator,
                      opt: torch.optim.Optimizer) -> torch.Tensor:  # fmt: skip
         z, _ = self._sample_prior(len(real), gen)
         with torch.no_grad():
             fake = self.generator_(z)
-        eps = torch.rand(len(real), 1, generator=gen).to(self.device_)
+        eps = torch.rand(len(real), 1, generator=gen, device=gen.device)
         d = self.critic_
         loss = d(fake).mean() - d(real).mean()
         loss = loss + float(self.lambda_gp) * gradient_penalty(d, real, fake, eps)
@@ -255,6 +257,7 @@ class ClusterGAN(DeepClusterer):
         rounds = -(-int(self.iterations) // _ROUND)
         loop = self._loop("clustergan", rounds, state)
         bs = int(min(self.batch_size, len(data)))
+        gen = loop.device_generator
 
         def epoch(r: int) -> dict[str, Any]:
             """``_ROUND`` generator steps, each after ``n_critic`` critic steps."""
@@ -262,10 +265,9 @@ class ClusterGAN(DeepClusterer):
             n_steps = min(_ROUND, int(self.iterations) - r * _ROUND)
             for _ in range(n_steps):
                 for _ in range(int(self.n_critic)):
-                    idx = torch.randint(len(data), (bs,), generator=loop.generator)
-                    sums["critic"] += self._critic_step(data[idx.to(data.device)],
-                                                        loop.generator, opt_d)  # fmt: skip
-                for key, value in self._generator_step(bs, loop.generator, opt_g).items():
+                    real = data[loop.randint(len(data), bs)]
+                    sums["critic"] += self._critic_step(real, gen, opt_d)
+                for key, value in self._generator_step(bs, gen, opt_g).items():
                     sums[key] += value
             out = {"critic": sums["critic"] / (n_steps * int(self.n_critic))}
             out.update({k: sums[k] / n_steps for k in ("generator", "inv_n", "inv_c")})
@@ -323,7 +325,8 @@ class ClusterGAN(DeepClusterer):
     def sample(self, n: int, cluster: int | None = None) -> np.ndarray:
         """Draw ``n`` samples from ``G`` (all from one cluster's mode if given), in the
         scaled input space."""
-        gen = torch.Generator().manual_seed(0 if self.random_state is None else self.random_state)
+        seed = 0 if self.random_state is None else self.random_state
+        gen = torch.Generator(self.device_).manual_seed(seed)
         z, _ = self._sample_prior(n, gen)
         if cluster is not None:
             z[:, int(self.noise_dim) :] = F.one_hot(

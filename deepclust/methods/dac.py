@@ -28,7 +28,7 @@ from torch import nn
 from ..nn.gatcluster import ImageFeatures
 from ..objectives.pairwise_clustering import dac_loss, dac_thresholds
 from ..precision import backward
-from ..training import GlobalRNGState, adam
+from ..training import GlobalRNGState, adam, index_device
 from ..validation import AUTO, N_CLUSTERS, positive_int, positive_real
 from ._augmented_images import AugmentedImageClusterer
 
@@ -162,8 +162,9 @@ class DAC(AugmentedImageClusterer):
             u, low = dac_thresholds(e * self.lambda_step, self.upper, self.lower)
             total = share = 0.0
             steps = 0
-            for idx in loop.batches(len(data), bs, drop_last=len(data) >= 2 * bs):
-                x = data[idx.to(data.device)]
+            drop = len(data) >= 2 * bs
+            for idx in loop.batches(len(data), bs, drop_last=drop, device=index_device(data)):
+                x = data[idx]
                 with torch.no_grad():
                     clean = net(self._prepared(x))
                 loss, chosen = dac_loss(net(self._transformed(x)), u, low, select=clean)

@@ -295,14 +295,13 @@ class DEC(UsesAutoencoder, ClustersTheEmbedding, DeepClusterer):
         def epoch(_: int) -> dict[str, float]:
             tot_c = tot_r = 0.0
             step = int(tables["step"])  # a host counter, read once per epoch
-            for idx in loop.batches(n, self.batch_size_):
+            for idx in loop.batches(n, self.batch_size_, device=self.device_):
                 if step % every == 0:
                     delta = update_target()
                     tables["delta"].fill_(delta)
                     if step > 0 and delta < self.tol:
                         loop.stop()  # DEC's convergence test: few labels change
                         break
-                idx = idx.to(self.device_)
                 x = data[idx]
                 z = self.autoencoder_.encoder(x)
                 loss_c = kl_divergence(tables["target"][idx], self.clustering_(z), "batchmean")

@@ -201,7 +201,7 @@ class DEKM(UsesAutoencoder, ClustersTheEmbedding, DeepClusterer):
         def epoch(_: int) -> dict[str, float]:
             total = 0.0
             step = int(tables["step"])  # a host counter, read once per epoch
-            for idx in loop.batches(n, self.batch_size_):
+            for idx in loop.batches(n, self.batch_size_, device=self.device_):
                 if step % every == 0:
                     change = self._update(data, tables)
                     tables["change"].fill_(change)
@@ -209,7 +209,6 @@ class DEKM(UsesAutoencoder, ClustersTheEmbedding, DeepClusterer):
                         tables["stopped"].fill_(step)
                         loop.stop()
                         break
-                idx = idx.to(self.device_)
                 loss = dekm_loss(
                     self.autoencoder_.encoder(data[idx]), tables["rotation"], tables["target"][idx]
                 )

@@ -512,8 +512,7 @@ class DGG(GaussianMixtureVAE):
 
         def epoch(_: int) -> dict[str, float]:
             total = 0.0
-            for idx in loop.batches(len(mu), self.batch_size):
-                idx = idx.to(mu.device)
+            for idx in loop.batches(len(mu), self.batch_size, device=mu.device):
                 z = mu[idx] if on_means else self._sample(mu[idx], logvar[idx])
                 loss = F.cross_entropy(self.classifier_(z), target[idx])
                 opt.zero_grad(set_to_none=True)
@@ -646,8 +645,8 @@ class DGG(GaussianMixtureVAE):
 
         def epoch(i: int) -> dict[str, float]:
             total = 0.0
-            for host_idx in loop.batches(n, self.batch_size):
-                idx = host_idx.to(self.device_)
+            for idx in loop.batches(n, self.batch_size, device=self.device_):
+                host_idx = loop.host_batch
                 obj, gamma, entries = self.objective(idx, data, graph, tables["pi"], host_idx)
                 loss = -obj.mean()
                 opt.zero_grad(set_to_none=True)
@@ -657,7 +656,7 @@ class DGG(GaussianMixtureVAE):
                 with torch.no_grad():
                     if is_distributed():  # the global batch's update, on every rank
                         host_idx = loop.global_batch  # the shards' indices, gathered
-                        idx, gamma = host_idx.to(self.device_), gather_detached(gamma)
+                        idx, gamma = loop.placed_global_batch, gather_detached(gamma)
                         entries = self._gather_transpose(graph, idx, host_idx)
                     self._update_gamma(graph, tables, idx, gamma, entries)
             with torch.no_grad():

@@ -204,8 +204,8 @@ class DSC(ClimateCubeMixin, DeepClusterer):
 
         def epoch(_: int) -> dict[str, float]:
             total = 0.0
-            for idx in loop.batches(len(steps), int(self.batch_size)):
-                s = steps[idx.to(steps.device)]
+            for idx in loop.batches(len(steps), int(self.batch_size), device=steps.device):
+                s = steps[idx]
                 x = data[s]
                 loss = masked_mse(net.decode(net.embed(x)), x, weight[s])
                 opt.zero_grad(set_to_none=True)
@@ -252,8 +252,8 @@ class DSC(ClimateCubeMixin, DeepClusterer):
             if e % int(self.update_interval) == 0:
                 tables["target"].copy_(target_distribution(self._step_proba(data, steps)))
             sums = {"loss": 0.0, "rec": 0.0, "kl": 0.0}
-            for idx in loop.batches(len(steps), int(self.batch_size)):
-                s = steps[idx.to(steps.device)]
+            for idx in loop.batches(len(steps), int(self.batch_size), device=steps.device):
+                s = steps[idx]
                 out = net(data[s])
                 rec = masked_mse(out["x_hat"], data[s], weight[s])
                 q = out["q"].reshape(-1, k)

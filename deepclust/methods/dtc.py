@@ -199,8 +199,8 @@ class DTC(ClimateCubeMixin, DeepClusterer):
 
         def epoch(_: int) -> dict[str, float]:
             total = 0.0
-            for idx in loop.batches(len(steps), int(self.batch_size)):
-                s = steps[idx.to(steps.device)]
+            for idx in loop.batches(len(steps), int(self.batch_size), device=steps.device):
+                s = steps[idx]
                 loss = masked_mse(net(flat[s])[1], flat[s], w[s])
                 opt.zero_grad(set_to_none=True)
                 backward(loss)
@@ -251,8 +251,7 @@ class DTC(ClimateCubeMixin, DeepClusterer):
                         target_distribution(self._assign(self._latent(flat, steps)))
                     )
             sums = {"loss": 0.0, "rec": 0.0, "kl": 0.0}
-            for idx in loop.batches(len(steps), int(self.batch_size)):
-                windows = idx.to(steps.device)
+            for windows in loop.batches(len(steps), int(self.batch_size), device=steps.device):
                 x = flat[steps[windows]]
                 z, x_hat = net(x)
                 rec = masked_mse(x_hat, x, w[steps[windows]])
@@ -262,7 +261,7 @@ class DTC(ClimateCubeMixin, DeepClusterer):
                 backward(loss)
                 opt.step()
                 for key, value in (("loss", loss), ("rec", rec), ("kl", kl)):
-                    sums[key] += value.detach() * len(idx)
+                    sums[key] += value.detach() * len(windows)
             return {key: value / len(steps) for key, value in sums.items()}
 
         loop.run(epoch)

@@ -261,8 +261,8 @@ class EDESC(UsesAutoencoder, ClustersTheEmbedding, StopsOnCollapse, DeepClustere
         def epoch(i: int) -> dict[str, float]:
             self.autoencoder_.train()
             sums: dict[str, Any] = dict.fromkeys(("recon", "kl", "phi", "loss"), 0.0)
-            for idx in loop.batches(n, self.batch_size_):
-                terms = self._losses(data[idx.to(self.device_)])
+            for idx in loop.batches(n, self.batch_size_, device=data.device):
+                terms = self._losses(data[idx])
                 loss = terms["recon"] + self.beta * terms["kl"] + self.bases_weight * terms["phi"]
                 opt.zero_grad(set_to_none=True)
                 backward(loss)

@@ -45,7 +45,7 @@ from ..objectives.gatcluster import (
     sharpened_target,
 )
 from ..precision import backward
-from ..training import GlobalRNGState, adam
+from ..training import GlobalRNGState, adam, index_device
 from ..utils import derive_seed
 from ..validation import (
     AUTO,
@@ -275,14 +275,16 @@ class GATCluster(DataParallel, AugmentedImageClusterer):
         def epoch(_: int) -> dict[str, float]:
             sums: dict[str, Any] = {}
             steps = 0
-            order = torch.randperm(n, generator=loop.generator).to(data.device)
+            order = torch.randperm(n, generator=loop.generator).to(index_device(data))
             for chunk in torch.tensor_split(order, n_outer):
                 x = data[chunk[: len(chunk) - len(chunk) % world]]  # ranks split it evenly
                 targets = self._targets(x)
                 xt = self._transformed(x, int(self.target_batch))
                 for _ in range(int(self.passes)):
-                    for v in loop.batches(len(x), int(self.batch_size), drop_last=len(x) > 1):
-                        terms = self._sub_batch_step(xt, v.to(data.device), targets, opt)
+                    drop = len(x) > 1
+                    for v in loop.batches(len(x), int(self.batch_size), drop_last=drop,
+                                          device=xt.device):  # fmt: skip
+                        terms = self._sub_batch_step(xt, v, targets, opt)
                         for key, value in terms.items():
                             sums[key] = sums.get(key, 0.0) + value
                         steps += 1

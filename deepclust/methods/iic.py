@@ -25,7 +25,7 @@ from torch import nn
 from ..nn.gatcluster import ImageFeatures
 from ..objectives.pairwise_clustering import iic_loss
 from ..precision import backward
-from ..training import GlobalRNGState, adam
+from ..training import GlobalRNGState, adam, index_device
 from ..validation import AUTO, N_CLUSTERS, positive_int, positive_real
 from ._augmented_images import AugmentedImageClusterer
 
@@ -161,8 +161,9 @@ class IIC(AugmentedImageClusterer):
             which = "main" if (int(self.epochs) - 1 - e) % 2 == 0 else "over"
             per_head = torch.zeros(int(self.n_heads), device=self.device_)
             steps = 0
-            for idx in loop.batches(len(data), bs, drop_last=len(data) >= 2 * bs):
-                x = data[idx.to(data.device)]
+            drop = len(data) >= 2 * bs
+            for idx in loop.batches(len(data), bs, drop_last=drop, device=index_device(data)):
+                x = data[idx]
                 p, p_t = net(self._prepared(x), which), net(self._transformed(x), which)
                 losses = torch.stack([iic_loss(a, b) for a, b in zip(p, p_t, strict=True)])
                 opt.zero_grad(set_to_none=True)

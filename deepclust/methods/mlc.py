@@ -41,7 +41,7 @@ from ..nn.backbones import SphereHead, backbone_for
 from ..objectives.coding_rate import mlc_loss
 from ..objectives.sinkhorn import membership
 from ..precision import backward
-from ..training import GlobalRNGState, add_terms
+from ..training import GlobalRNGState, add_terms, index_device
 from ..utils import derive_seed
 from ..validation import N_CLUSTERS, non_negative_real, positive_int, positive_real
 from ._rate_reduction import RATE_REDUCTION_CONSTRAINTS, RateReductionClusterer
@@ -242,16 +242,16 @@ class MLC(RateReductionClusterer):
         if opt_b is not None:
             state["opt_b"] = opt_b
         loop = self._loop("mlc", self._epochs(self.epochs, len(data), 1000, 200), state)
+        where = index_device(data)
 
         def epoch(_: int) -> dict[str, float]:
             net.train()
             if self.freeze_backbone:
                 net.backbone.eval()  # frozen: batch-norm statistics stay as initialised
             sums = dict.fromkeys(("loss", "expansion", "compression", "regulariser"), 0.0)
-            for idx in loop.batches(
-                len(data), self.batch_size_, drop_last=len(data) > self.batch_size_
-            ):
-                z, pi = self._views_forward(self._batch(data[self._shard(idx).to(self.device_)]))
+            drop = len(data) > self.batch_size_
+            for idx in loop.batches(len(data), self.batch_size_, drop_last=drop, device=where):
+                z, pi = self._views_forward(self._batch(data[self._shard(idx)]))
                 terms = mlc_loss(z, pi, self.eps2, self.gamma)
                 for opt in (opt_z, opt_c, opt_b):
                     if opt is not None:

@@ -31,7 +31,7 @@ from ..nn.backbones import SphereHead, backbone_for
 from ..nn.mlp import mlp
 from ..objectives.coding_rate import coding_rate, compression_rate_labels
 from ..precision import backward
-from ..training import GlobalRNGState, add_terms
+from ..training import GlobalRNGState, add_terms, index_device
 from ..validation import AUTO, N_CLUSTERS, non_negative_int, positive_real
 from ._rate_reduction import RATE_REDUCTION_CONSTRAINTS, RateReductionClusterer
 
@@ -190,6 +190,7 @@ class NMCE(RateReductionClusterer):
         opt = torch.optim.SGD(params, lr=lr, momentum=self.momentum,
                               weight_decay=self.weight_decay)  # fmt: skip
         loop = self._loop(stage, n_epochs, {"network": net, "opt": opt, "rng": GlobalRNGState()})
+        where = index_device(data)
         drop = len(data) > self.batch_size_
 
         def epoch(_: int) -> dict[str, float]:
@@ -197,8 +198,8 @@ class NMCE(RateReductionClusterer):
             if frozen:
                 net.backbone.eval()
             sums = dict.fromkeys(("loss", "expansion", "compression", "agreement"), 0.0)
-            for idx in loop.batches(len(data), self.batch_size_, drop_last=drop):
-                x = self._batch(data[self._shard(idx).to(self.device_)])
+            for idx in loop.batches(len(data), self.batch_size_, drop_last=drop, device=where):
+                x = self._batch(data[self._shard(idx)])
                 pair = views(self.augment_, x, 2).flatten(0, 1)
                 with self._autocast():
                     with torch.set_grad_enabled(not frozen):

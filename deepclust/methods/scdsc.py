@@ -504,9 +504,9 @@ class SCDSC(DeepClusterer):
     # --------------------------------------------------------------- stages
     def _batches_of(self, loop: Any, n: int, size: int | None):
         if size is None or size >= n:
-            yield torch.arange(n)  # full batch, in pixel order
+            yield torch.arange(n, device=self.device_)  # full batch, in pixel order
         else:
-            yield from loop.batches(n, size)
+            yield from loop.batches(n, size, device=self.device_)
 
     def _pretrain(self, source: PatchSource, pix: torch.Tensor) -> None:
         """Autoencoder pretraining on reconstruction (eq. 13; Algorithm 1 step 2)."""
@@ -517,8 +517,8 @@ class SCDSC(DeepClusterer):
         def epoch(_: int) -> dict[str, float]:
             ae.train()
             total = 0.0
-            for b in loop.batches(len(pix), self.pretrain_batch_size):
-                x = source.patches(pix[b.to(pix.device)])
+            for b in loop.batches(len(pix), self.pretrain_batch_size, device=pix.device):
+                x = source.patches(pix[b])
                 _, x_hat = ae(x)
                 loss = F.mse_loss(x_hat, x)
                 opt.zero_grad(set_to_none=True)
@@ -694,8 +694,7 @@ class SCDSC(DeepClusterer):
             confident = 0
             # pixels no batch reaches (trimmed to split over ranks) keep their labels
             now = track["labels"].clone()
-            for b in self._batches_of(loop, n, None if full else self.batch_size):
-                rows = b.to(self.device_)
+            for rows in self._batches_of(loop, n, None if full else self.batch_size):
                 x = source.patches(pix[rows])
                 z, x_hat = ae(x)
                 s = self._affinity(z)

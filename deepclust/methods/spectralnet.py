@@ -295,11 +295,10 @@ class SpectralNet(DeepClusterer):
 
         def epoch(_: int) -> dict[str, float]:
             total, steps = 0.0, 0
-            for idx in loop.batches(len(data), m, drop_last=len(data) >= 2 * m):
-                idx = idx.to(data.device)
+            drop = len(data) >= 2 * m
+            for idx in loop.batches(len(data), m, drop_last=drop, device=data.device):
                 if alternate:
-                    orth = torch.randint(0, len(data), (m,), generator=loop.generator)
-                    net.orthonormalise(data[orth.to(data.device)])
+                    net.orthonormalise(data[loop.randint(len(data), m)])
                 w = batch_affinity(codes[idx], self.n_neighbors)
                 loss = spectral_loss(net(data[idx]), w, normalized=normalized)
                 opt.zero_grad(set_to_none=True)

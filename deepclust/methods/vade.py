@@ -203,8 +203,8 @@ class VaDE(GaussianMixtureVAE):
 
         def epoch(i: int) -> dict[str, float]:
             total = 0.0
-            for idx in loop.batches(len(data), self.batch_size):
-                x = data[idx.to(data.device)]
+            for idx in loop.batches(len(data), self.batch_size, device=data.device):
+                x = data[idx]
                 loss = -self.elbo(x).mean()
                 opt.zero_grad(set_to_none=True)
                 backward(loss)

@@ -56,16 +56,11 @@ def fit_siamese(
 
     def epoch(_: int) -> dict[str, float]:
         total = 0.0
-        for idx in loop.batches(len(data), batch_size):
-            idx = idx.to(data.device)
+        for idx in loop.batches(len(data), batch_size, device=data.device):
             b = len(idx)
-            choice = loop.draw_for_batch(
-                lambda m: torch.randint(0, pos_t.shape[1], (m,), generator=loop.generator), b
-            )
-            p_idx = pos_t[idx, choice.to(data.device)]
-            n_idx = loop.draw_for_batch(
-                lambda m: torch.randint(0, len(data), (m,), generator=loop.generator), b
-            ).to(data.device)
+            choice = loop.draw_for_batch(lambda m: loop.randint(pos_t.shape[1], m), b)
+            p_idx = pos_t[idx, choice]
+            n_idx = loop.draw_for_batch(lambda m: loop.randint(len(data), m), b)
             loss = contrastive_loss(net(data[idx]), net(data[p_idx]), net(data[n_idx]), margin)
             opt.zero_grad(set_to_none=True)
             backward(loss)
