@@ -1,6 +1,6 @@
 """The GPU check of issue 15, in one command for the short time a GPU is lent.
 
-    python benchmarks/gpu_check.py --data ../shared/data/mnist --out $OUT/gpu_check
+    python benchmarks/gpu_check.py --data ../shared/data/mnist --compile --out $OUT/gpu_check
     python benchmarks/gpu_check.py --quick --devices cpu --out /tmp/gpu_check   # rehearsal
 
 For IDEC and DGG on all 70,000 MNIST images it fits the same short schedule (a few
@@ -52,11 +52,14 @@ def load_data(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray]:
     return ds.X.reshape(len(ds.X), -1).astype(np.float32), ds.y
 
 
-def fit_once(method: str, device: str, precision: str, X: np.ndarray, seed: int) -> Any:
+def fit_once(
+    method: str, device: str, precision: str, X: np.ndarray, seed: int, compiled: bool = False
+) -> Any:
     from deepclust import DGG, IDEC
 
     cls = {"idec": IDEC, "dgg": DGG}[method]
-    est = cls(10, device=device, precision=precision, random_state=seed, **SCHEDULES[method])
+    est = cls(10, device=device, precision=precision, random_state=seed,
+              compile_networks=compiled, **SCHEDULES[method])  # fmt: skip
     if device.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats()
         torch.cuda.synchronize()
@@ -122,6 +125,8 @@ def main() -> None:
     p.add_argument("--precisions", nargs="+", default=["fp32", "bf16"],
                    help="precisions tried on CUDA (the CPU runs fp32)")  # fmt: skip
     p.add_argument("--methods", nargs="+", default=["idec", "dgg"])
+    p.add_argument("--compile", action="store_true",
+                   help="also an fp32 run with compile_networks=True on CUDA")  # fmt: skip
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quick", action="store_true", help="sklearn digits: a CPU rehearsal")
     args = p.parse_args()
@@ -135,11 +140,15 @@ def main() -> None:
     for method in args.methods:
         first = None
         for device in args.devices:
-            for precision in args.precisions if device.startswith("cuda") else ["fp32"]:
-                est = fit_once(method, device, precision, X, args.seed)
+            cuda = device.startswith("cuda")
+            arms = [(p, False) for p in (args.precisions if cuda else ["fp32"])]
+            arms += [("fp32", True)] if cuda and args.compile else []
+            for precision, compiled in arms:
+                est = fit_once(method, device, precision, X, args.seed, compiled)
                 first = est.labels_ if first is None else first
                 report["runs"].append({
                     "method": method, "device": device, "precision": precision,
+                    "compiled": compiled,
                     "fit_seconds": round(est.fit_seconds_, 2),
                     "epoch_seconds": epoch_seconds(est.history_),
                     "peak_gpu_mb": (round(torch.cuda.max_memory_allocated() / 2**20)

@@ -327,6 +327,9 @@ class TorchMixin:
     ``precision``
         ``"fp32"`` (default), or ``"bf16"`` / ``"fp16"`` mixed precision for the training
         stages (autocast; fp16 with dynamic loss scaling): :mod:`deepclust.precision`.
+    ``compile_networks``
+        ``torch.compile`` the networks' forwards during training (off by default: each
+        network and batch shape costs seconds to compile; it pays on long GPU runs).
     ``random_state``
         Seeds torch, NumPy and Python; a seeded CPU run reproduces ``labels_`` exactly.
     ``verbose``
@@ -346,6 +349,7 @@ class TorchMixin:
 
     device: str
     precision: str
+    compile_networks: bool
     random_state: int | None
     verbose: bool
     checkpoint_dir: str | None
@@ -382,6 +386,7 @@ class TorchMixin:
             owner=type(self).__name__,
             device=self.device_,
             precision=getattr(self, "precision", "fp32"),
+            compile_networks=getattr(self, "compile_networks", False),
             data_parallel=self._data_parallel_batches,
         )
 

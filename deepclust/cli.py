@@ -54,6 +54,8 @@ def settings_from_args(args: argparse.Namespace) -> Any:
         params["device"] = args.device
     if args.precision:
         params["precision"] = args.precision
+    if args.compile:
+        params["compile_networks"] = True
     return RunSettings.from_config(
         args.config,
         method=args.method,
@@ -176,6 +178,7 @@ def _run_parser(sub: Any, common: list[argparse.ArgumentParser]) -> None:
     r.add_argument("--seed", type=_integer, help="random_state (default 0)")
     r.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps")
     r.add_argument("--precision", choices=("fp32", "bf16", "fp16"), help="mixed-precision training")
+    r.add_argument("--compile", action="store_true", help="torch.compile the networks (GPU runs)")
     r.add_argument("--threads", type=_integer, help="CPU threads (default: the cores not busy)")
     r.add_argument("--set", action="append", metavar="KEY=VALUE", help="method parameter")
     r.add_argument("--data-opt", action="append", metavar="KEY=VALUE", help="loader option")

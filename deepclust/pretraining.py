@@ -189,6 +189,7 @@ class Autoencoder(TorchMixin, PersistenceMixin, TransformerMixin, BaseEstimator)
         weight_init: str = "torch",
         device: str = "auto",
         precision: str = "fp32",
+        compile_networks: bool = False,
         random_state: int | None = None,
         verbose: bool = False,
         checkpoint_dir: str | None = None,
@@ -207,6 +208,7 @@ class Autoencoder(TorchMixin, PersistenceMixin, TransformerMixin, BaseEstimator)
         self.weight_init = weight_init
         self.device = device
         self.precision = precision
+        self.compile_networks = compile_networks
         self.random_state = random_state
         self.verbose = verbose
         self.checkpoint_dir = checkpoint_dir
@@ -421,6 +423,7 @@ class UsesAutoencoder:
             lr=self.ae_lr,
             device=str(self.device_),
             precision=self.precision,
+            compile_networks=self.compile_networks,
             random_state=derive_seed(self.random_state, 1),
             verbose=self.verbose,
             checkpoint_dir=sub,

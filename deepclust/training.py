@@ -19,7 +19,8 @@ import hashlib
 import math
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,9 @@ from .precision import LossScaler, active_scaler, autocast
 from .utils import atomic_path
 
 #: Parameters that do not change a fit's result, left out of the checkpoint fingerprint.
-_RUNTIME_PARAMS = frozenset({"verbose", "checkpoint_dir", "checkpoint_every", "resume", "device"})
+_RUNTIME_PARAMS = frozenset(
+    {"verbose", "checkpoint_dir", "checkpoint_every", "resume", "device", "compile_networks"}
+)
 
 
 #: state key of the loop's generator on a non-CPU device
@@ -218,6 +221,9 @@ class TrainingLoop:
         Run each epoch under autocast to this half type (:mod:`deepclust.precision`);
         ``"fp16"`` also scales the losses that :func:`~deepclust.precision.backward`
         back-propagates and unscales (or skips) every optimiser step of the stage.
+    compile_networks : bool
+        ``torch.compile`` the forward of every network of the stage and of its direct
+        children for the stage's epochs (:func:`compiled_forwards`).
     data_parallel : bool
         Inside a process group (``torchrun``), give each rank its share of every batch
         (:class:`~deepclust.distributed.LoopSync`); only for methods whose batch loss is
@@ -242,8 +248,10 @@ class TrainingLoop:
         device: torch.device | None = None,
         precision: str = "fp32",
         data_parallel: bool = False,
+        compile_networks: bool = False,
     ) -> None:
         self.stage = stage
+        self.compile_networks = compile_networks
         self.fingerprint = fingerprint
         self.owner = owner
         self.n_epochs = int(n_epochs)
@@ -434,6 +442,9 @@ class TrainingLoop:
         )
         log = progress.StageLog(self.stage, self.n_epochs, start)
         losses: dict[str, float] = {}
+        compiled = ExitStack()
+        if self.compile_networks:
+            compiled.enter_context(compiled_forwards(self.state.values()))
         try:
             for epoch in range(start, self.n_epochs):
                 tic = time.perf_counter()
@@ -460,6 +471,7 @@ class TrainingLoop:
                 if self.stopped:
                     break
         finally:
+            compiled.close()
             bar.close()
             for hook in scaling:
                 hook.remove()
@@ -486,6 +498,30 @@ class TrainingLoop:
                 f"({key}={value}); try standardised input (--preprocess standardize=true) "
                 "or a smaller learning rate"
             )
+
+
+@contextmanager
+def compiled_forwards(objects: Iterable[Any]) -> Iterator[None]:
+    """``torch.compile`` the ``forward`` of each module in ``objects`` and of its direct
+    children (methods call encoders and heads directly) for the duration of the block.
+
+    The compiled forwards are instance attributes, removed afterwards, so the modules
+    save, pickle and predict as before; parameters and ``state_dict`` keys are unchanged.
+    The first steps of a stage pay the compilation (seconds per network and shape).
+    """
+    targets: dict[int, torch.nn.Module] = {}
+    for top in objects:
+        if isinstance(top, torch.nn.Module):
+            for m in (top, *top.children()):
+                if "forward" not in vars(m):
+                    targets[id(m)] = m
+    for m in targets.values():
+        m.forward = torch.compile(m.forward)
+    try:
+        yield
+    finally:
+        for m in targets.values():
+            del m.forward
 
 
 def index_device(data: Any) -> torch.device:

@@ -62,6 +62,7 @@ LAYER_SIZES = [AUTO, list, tuple]
 TORCH_CONSTRAINTS: dict[str, list[Any]] = {
     "device": [str],
     "precision": [StrOptions({"fp32", "bf16", "fp16"})],
+    "compile_networks": ["boolean"],
     "random_state": SEED,
     "verbose": ["boolean"],
     "checkpoint_dir": [str, os.PathLike, None],

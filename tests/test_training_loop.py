@@ -60,3 +60,40 @@ def test_cuda_draws_are_on_the_device_and_checkpointed():
     first = loop.randint(1000, 16)
     loop.state["_device_generator"].load_state_dict(saved)
     torch.testing.assert_close(loop.randint(1000, 16), first, rtol=0, atol=0)
+
+
+def test_compiled_forwards_compile_for_the_block_only():
+    from torch._dynamo.utils import counters
+
+    from deepclust.training import compiled_forwards
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(6, 8), torch.nn.ReLU(), torch.nn.Linear(8, 2))
+    x = torch.randn(16, 6)
+    eager = net(x)
+    counters.clear()
+    with compiled_forwards([net, "not a module"]):
+        assert "forward" in vars(net) and "forward" in vars(net[0])  # the net and children
+        torch.testing.assert_close(net(x), eager, rtol=1e-5, atol=1e-6)
+    assert counters["frames"]["ok"] >= 1  # dynamo captured a graph
+    assert "forward" not in vars(net) and "forward" not in vars(net[0])
+    assert list(net.state_dict()) == ["0.weight", "0.bias", "2.weight", "2.bias"]
+
+
+def test_an_estimator_trains_with_compiled_networks(tmp_path):
+    import numpy as np
+    from sklearn.datasets import make_blobs
+
+    from deepclust import IDEC
+
+    X = make_blobs(128, n_features=5, centers=3, random_state=0)[0].astype(np.float32)
+    settings = dict(hidden_dims=(8,), latent_dim=2, ae_layerwise_epochs=1,
+                    ae_finetune_epochs=2, epochs=2, batch_size=32, random_state=0,
+                    device="cpu")  # fmt: skip
+    eager = IDEC(3, **settings).fit(X)
+    est = IDEC(3, compile_networks=True, **settings).fit(X)
+    a = [r.get("loss", r.get("kl")) for r in eager.history_]
+    b = [r.get("loss", r.get("kl")) for r in est.history_]
+    np.testing.assert_allclose(b, a, rtol=1e-3)  # the same training, up to float order
+    path = est.save(tmp_path / "idec.pt")  # nothing compiled is left on the modules
+    np.testing.assert_array_equal(IDEC.load(path).predict(X), est.predict(X))

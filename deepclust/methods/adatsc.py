@@ -237,6 +237,7 @@ class ADATSC(SubspaceCriticStep, ClimateCubeMixin, DeepClusterer):
         n_init: int = 20,
         device: str = "auto",
         precision: str = "fp32",
+        compile_networks: bool = False,
         random_state: int | None = None,
         verbose: bool = False,
         checkpoint_dir: str | None = None,
@@ -284,6 +285,7 @@ class ADATSC(SubspaceCriticStep, ClimateCubeMixin, DeepClusterer):
         self.n_init = n_init
         self.device = device
         self.precision = precision
+        self.compile_networks = compile_networks
         self.random_state = random_state
         self.verbose = verbose
         self.checkpoint_dir = checkpoint_dir

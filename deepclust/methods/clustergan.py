@@ -167,6 +167,7 @@ class ClusterGAN(DeepClusterer):
         input_scaling: str = "auto",
         device: str = "auto",
         precision: str = "fp32",
+        compile_networks: bool = False,
         random_state: int | None = None,
         verbose: bool = False,
         checkpoint_dir: str | None = None,
@@ -189,6 +190,7 @@ class ClusterGAN(DeepClusterer):
         self.input_scaling = input_scaling
         self.device = device
         self.precision = precision
+        self.compile_networks = compile_networks
         self.random_state = random_state
         self.verbose = verbose
         self.checkpoint_dir = checkpoint_dir

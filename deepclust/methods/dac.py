@@ -107,6 +107,7 @@ class DAC(AugmentedImageClusterer):
         lr: float = 1e-3,
         device: str = "auto",
         precision: str = "fp32",
+        compile_networks: bool = False,
         random_state: int | None = None,
         verbose: bool = False,
         checkpoint_dir: str | None = None,
@@ -127,6 +128,7 @@ class DAC(AugmentedImageClusterer):
         self.lr = lr
         self.device = device
         self.precision = precision
+        self.compile_networks = compile_networks
         self.random_state = random_state
         self.verbose = verbose
         self.checkpoint_dir = checkpoint_dir

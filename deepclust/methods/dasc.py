@@ -137,6 +137,7 @@ class DASC(SubspaceCriticStep, DSCNet):
         ae_lr: float = 1e-3,
         device: str = "auto",
         precision: str = "fp32",
+        compile_networks: bool = False,
         random_state: int | None = None,
         verbose: bool = False,
         checkpoint_dir: str | None = None,
@@ -151,6 +152,7 @@ class DASC(SubspaceCriticStep, DSCNet):
             hidden_dims=hidden_dims, latent_dim=latent_dim, pretrained=pretrained,
             input_scaling=input_scaling, ae_layerwise_epochs=ae_layerwise_epochs,
             ae_finetune_epochs=ae_finetune_epochs, ae_lr=ae_lr, device=device, precision=precision,
+            compile_networks=compile_networks,
             random_state=random_state, verbose=verbose, checkpoint_dir=checkpoint_dir,
             checkpoint_every=checkpoint_every, resume=resume,
         )  # fmt: skip

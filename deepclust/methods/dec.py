@@ -138,6 +138,7 @@ class DEC(UsesAutoencoder, ClustersTheEmbedding, DeepClusterer):
         collapse_retries: int = 2,
         device: str = "auto",
         precision: str = "fp32",
+        compile_networks: bool = False,
         random_state: int | None = None,
         verbose: bool = False,
         checkpoint_dir: str | None = None,
@@ -164,6 +165,7 @@ class DEC(UsesAutoencoder, ClustersTheEmbedding, DeepClusterer):
         self.collapse_retries = collapse_retries
         self.device = device
         self.precision = precision
+        self.compile_networks = compile_networks
         self.random_state = random_state
         self.verbose = verbose
         self.checkpoint_dir = checkpoint_dir
@@ -366,6 +368,7 @@ class IDEC(DEC):
         collapse_retries: int = 2,
         device: str = "auto",
         precision: str = "fp32",
+        compile_networks: bool = False,
         random_state: int | None = None,
         verbose: bool = False,
         checkpoint_dir: str | None = None,
@@ -393,6 +396,7 @@ class IDEC(DEC):
             collapse_retries=collapse_retries,
             device=device,
             precision=precision,
+            compile_networks=compile_networks,
             random_state=random_state,
             verbose=verbose,
             checkpoint_dir=checkpoint_dir,

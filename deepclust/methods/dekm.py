@@ -108,6 +108,7 @@ class DEKM(UsesAutoencoder, ClustersTheEmbedding, DeepClusterer):
         kmeans_n_init: int = 20,
         device: str = "auto",
         precision: str = "fp32",
+        compile_networks: bool = False,
         random_state: int | None = None,
         verbose: bool = False,
         checkpoint_dir: str | None = None,
@@ -130,6 +131,7 @@ class DEKM(UsesAutoencoder, ClustersTheEmbedding, DeepClusterer):
         self.kmeans_n_init = kmeans_n_init
         self.device = device
         self.precision = precision
+        self.compile_networks = compile_networks
         self.random_state = random_state
         self.verbose = verbose
         self.checkpoint_dir = checkpoint_dir

@@ -248,6 +248,7 @@ class DGG(GaussianMixtureVAE):
         patience: int = 10,
         device: str = "auto",
         precision: str = "fp32",
+        compile_networks: bool = False,
         random_state: int | None = None,
         verbose: bool = False,
         checkpoint_dir: str | None = None,
@@ -291,6 +292,7 @@ class DGG(GaussianMixtureVAE):
         self.patience = patience
         self.device = device
         self.precision = precision
+        self.compile_networks = compile_networks
         self.random_state = random_state
         self.verbose = verbose
         self.checkpoint_dir = checkpoint_dir

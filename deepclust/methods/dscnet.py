@@ -203,6 +203,7 @@ class DSCNet(UsesAutoencoder, DeepClusterer):
         ae_lr: float = 1e-3,
         device: str = "auto",
         precision: str = "fp32",
+        compile_networks: bool = False,
         random_state: int | None = None,
         verbose: bool = False,
         checkpoint_dir: str | None = None,
@@ -232,6 +233,7 @@ class DSCNet(UsesAutoencoder, DeepClusterer):
         self.ae_lr = ae_lr
         self.device = device
         self.precision = precision
+        self.compile_networks = compile_networks
         self.random_state = random_state
         self.verbose = verbose
         self.checkpoint_dir = checkpoint_dir

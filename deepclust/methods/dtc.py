@@ -119,6 +119,7 @@ class DTC(ClimateCubeMixin, DeepClusterer):
         update_interval: int = 1,
         device: str = "auto",
         precision: str = "fp32",
+        compile_networks: bool = False,
         random_state: int | None = None,
         verbose: bool = False,
         checkpoint_dir: str | None = None,
@@ -144,6 +145,7 @@ class DTC(ClimateCubeMixin, DeepClusterer):
         self.update_interval = update_interval
         self.device = device
         self.precision = precision
+        self.compile_networks = compile_networks
         self.random_state = random_state
         self.verbose = verbose
         self.checkpoint_dir = checkpoint_dir

@@ -150,6 +150,7 @@ class EDESC(UsesAutoencoder, ClustersTheEmbedding, StopsOnCollapse, DeepClustere
         stop_on_collapse: bool = True,
         device: str = "auto",
         precision: str = "fp32",
+        compile_networks: bool = False,
         random_state: int | None = None,
         verbose: bool = False,
         checkpoint_dir: str | None = None,
@@ -177,6 +178,7 @@ class EDESC(UsesAutoencoder, ClustersTheEmbedding, StopsOnCollapse, DeepClustere
         self.stop_on_collapse = stop_on_collapse
         self.device = device
         self.precision = precision
+        self.compile_networks = compile_networks
         self.random_state = random_state
         self.verbose = verbose
         self.checkpoint_dir = checkpoint_dir

@@ -127,6 +127,7 @@ class NMCE(RateReductionClusterer):
         amp: bool = True,
         device: str = "auto",
         precision: str = "fp32",
+        compile_networks: bool = False,
         random_state: int | None = None,
         verbose: bool = False,
         checkpoint_dir: str | None = None,
@@ -155,6 +156,7 @@ class NMCE(RateReductionClusterer):
         self.amp = amp
         self.device = device
         self.precision = precision
+        self.compile_networks = compile_networks
         self.random_state = random_state
         self.verbose = verbose
         self.checkpoint_dir = checkpoint_dir

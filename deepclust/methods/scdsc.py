@@ -304,6 +304,7 @@ class SCDSC(DeepClusterer):
         init_samples: int = 50_000,
         device: str = "auto",
         precision: str = "fp32",
+        compile_networks: bool = False,
         random_state: int | None = None,
         verbose: bool = False,
         checkpoint_dir: str | None = None,
@@ -340,6 +341,7 @@ class SCDSC(DeepClusterer):
         self.init_samples = init_samples
         self.device = device
         self.precision = precision
+        self.compile_networks = compile_networks
         self.random_state = random_state
         self.verbose = verbose
         self.checkpoint_dir = checkpoint_dir

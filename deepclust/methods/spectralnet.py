@@ -228,6 +228,7 @@ class SpectralNet(DeepClusterer):
         n_init: int = 10,
         device: str = "auto",
         precision: str = "fp32",
+        compile_networks: bool = False,
         random_state: int | None = None,
         verbose: bool = False,
         checkpoint_dir: str | None = None,
@@ -252,6 +253,7 @@ class SpectralNet(DeepClusterer):
         self.n_init = n_init
         self.device = device
         self.precision = precision
+        self.compile_networks = compile_networks
         self.random_state = random_state
         self.verbose = verbose
         self.checkpoint_dir = checkpoint_dir

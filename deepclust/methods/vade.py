@@ -114,6 +114,7 @@ class VaDE(GaussianMixtureVAE):
         stop_on_collapse: bool = True,
         device: str = "auto",
         precision: str = "fp32",
+        compile_networks: bool = False,
         random_state: int | None = None,
         verbose: bool = False,
         checkpoint_dir: str | None = None,
@@ -140,6 +141,7 @@ class VaDE(GaussianMixtureVAE):
         self.stop_on_collapse = stop_on_collapse
         self.device = device
         self.precision = precision
+        self.compile_networks = compile_networks
         self.random_state = random_state
         self.verbose = verbose
         self.checkpoint_dir = checkpoint_dir
