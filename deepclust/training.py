@@ -316,10 +316,11 @@ class TrainingLoop:
         for start in range(0, stop, batch_size):
             rows = slice(start, min(start + batch_size, n))
             self.global_batch = order[rows]  # on the host, the same on every rank
+            self.placed_global_batch = placed[rows]
             if self.sync is not None:
                 if self.sync.shard_batches:  # the rows the shards cover together
                     self.global_batch = evenly_split(self.global_batch, self.sync.world)
-                self.placed_global_batch = placed[rows][: len(self.global_batch)]
+                    self.placed_global_batch = self.placed_global_batch[: len(self.global_batch)]
                 share = self.sync.shard_slice(rows.stop - rows.start)
                 rows = slice(start + share.start, start + share.stop)
                 if rows.stop == rows.start:
