@@ -138,11 +138,15 @@ def test_init_from_reuses_the_tcr_stage_across_mlc_and_nmce(manifolds, tmp_path)
     for source in (first, str(path)):
         again = NMCE(2, init_from=source, epochs=2, finetune_epochs=1, **SMALL).fit(manifolds.X)
         assert not any(r["stage"] == "tcr" for r in again.history_)
-    reused = MLC(2, init_from=first, epochs=0, **SMALL).fit(manifolds.X)
-    torch.testing.assert_close(  # epochs=0: the copied feature head is untouched
-        reused.network_.feature_head.state_dict()["net.0.weight"],
-        first.network_.feature_head.state_dict()["net.0.weight"],
-    )
+    key = "net.0.weight"
+    tcr_head = first.init_state_["feature_head"][key]
+    assert not torch.equal(tcr_head, first.network_.feature_head.state_dict()[key])  # trained on
+    for source in (first, str(path)):  # the line-1 state is handed on, not the trained head
+        reused = MLC(2, init_from=source, epochs=0, **SMALL).fit(manifolds.X)
+        torch.testing.assert_close(  # epochs=0: the copied feature head is untouched
+            reused.network_.feature_head.state_dict()[key], tcr_head, rtol=0, atol=0
+        )
+        torch.testing.assert_close(reused.init_state_["feature_head"][key], tcr_head)
     with pytest.raises(ConfigError, match="architecture"):
         MLC(2, init_from=first, **{**SMALL, "dim": 4}).fit(manifolds.X)
     with pytest.raises(ConfigError, match="shape"):

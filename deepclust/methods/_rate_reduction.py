@@ -81,11 +81,25 @@ class RateReductionClusterer(ImageRowsInput, DataParallel, DeepClusterer):
 
         With ``init_from`` (a fitted MLC/NMCE or the path of a saved one) the TCR stage
         is skipped and its backbone and feature head are copied instead: the costly
-        initialisation is trained once and reused (e.g. by MLC and NMCE alike).
+        initialisation is trained once and reused (e.g. by MLC and NMCE alike). Either
+        way the initialised weights are kept as ``init_state_`` (saved with the model),
+        because the later stages train the feature head (and NMCE's fine-tuning the
+        backbone): a model reused by ``init_from`` hands on this line-1 state.
         """
         if self.init_from is not None:
             self._copy_initialisation(self.init_from)
-            return
+        else:
+            self._train_tcr(data)
+        self.init_state_ = {
+            part: {k: v.detach().cpu().clone() for k, v in module.state_dict().items()}
+            for part, module in self._initialised_parts().items()
+        }
+
+    def _initialised_parts(self) -> dict[str, torch.nn.Module]:
+        return {"backbone": self.network_.backbone, "feature_head": self.network_.feature_head}
+
+    def _train_tcr(self, data: torch.Tensor) -> None:
+        """Line 1 itself: eq. (5) with LARS on the backbone and the feature head."""
         net = self.network_
         params = [*net.backbone.parameters(), *net.feature_head.parameters()]
         opt = LARS(params, lr=self.init_lr, weight_decay=1e-6)
@@ -127,11 +141,13 @@ class RateReductionClusterer(ImageRowsInput, DataParallel, DeepClusterer):
                 f"init_from was trained on samples of shape {tuple(source.input_shape_)}; "
                 f"these are {tuple(self.input_shape_)}"
             )
+        # the source's line-1 state; a model saved before it was kept: its current weights
+        saved = getattr(source, "init_state_", None) or {
+            part: module.state_dict() for part, module in source._initialised_parts().items()
+        }
         try:
-            for part in ("backbone", "feature_head"):
-                getattr(self.network_, part).load_state_dict(
-                    getattr(source.network_, part).state_dict()
-                )
+            for part, module in self._initialised_parts().items():
+                module.load_state_dict(saved[part])
         except RuntimeError as exc:
             first = str(exc).strip().splitlines()[0]
             raise ConfigError(
