@@ -53,8 +53,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--save-init", action="store_true", help="save the fitted model")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--quick", action="store_true", help="CPU rehearsal: tiny network, 1 epoch")
-    return p.parse_args(argv)
+    p.add_argument("--quick", action="store_true",
+                   help="CPU rehearsal: small CNN, tiny heads, one epoch a stage")  # fmt: skip
+    args = p.parse_args(argv)
+    if args.quick:
+        args.init_epochs, args.epochs, args.device = 1, "1", "cpu"
+    return args
 
 
 def dataset(args: argparse.Namespace) -> Any:

@@ -60,7 +60,8 @@ def _fingerprint_value(value: Any) -> Any:
         return {str(k): _fingerprint_value(v) for k, v in sorted(value.items())}
     get_params = getattr(value, "get_params", None)
     if callable(get_params):  # e.g. a pretrained Autoencoder: its class and settings
-        return {"class": type(value).__name__, "params": _fingerprint_value(get_params())}
+        params = {k: v for k, v in get_params().items() if k not in _RUNTIME_PARAMS}
+        return {"class": type(value).__name__, "params": _fingerprint_value(params)}
     return f"{type(value).__module__}.{type(value).__qualname__}"
 
 
@@ -444,9 +445,9 @@ class TrainingLoop:
         log = progress.StageLog(self.stage, self.n_epochs, start)
         losses: dict[str, float] = {}
         compiled = ExitStack()
-        if self.compile_networks:
-            compiled.enter_context(compiled_forwards(self.state.values()))
         try:
+            if self.compile_networks:
+                compiled.enter_context(compiled_forwards(self.state.values()))
             for epoch in range(start, self.n_epochs):
                 tic = time.perf_counter()
                 self.rows_seen = 0
@@ -508,11 +509,14 @@ def compiled_forwards(objects: Iterable[Any]) -> Iterator[None]:
 
     The compiled forwards are instance attributes, removed afterwards, so the modules
     save, pickle and predict as before; parameters and ``state_dict`` keys are unchanged.
-    The first steps of a stage pay the compilation (seconds per network and shape).
+    The first steps of a stage pay the compilation (seconds per network and shape), and
+    compiled kernels round differently: a run is not bit-for-bit the eager one. A module
+    marked ``eager_only`` (with its children) is left alone: compiled backward passes
+    cannot be differentiated again (ClusterGAN's gradient penalty).
     """
     targets: dict[int, torch.nn.Module] = {}
     for top in objects:
-        if isinstance(top, torch.nn.Module):
+        if isinstance(top, torch.nn.Module) and not getattr(top, "eager_only", False):
             for m in (top, *top.children()):
                 if "forward" not in vars(m):
                     targets[id(m)] = m

@@ -151,6 +151,8 @@ def test_logdet_gradients_match_finite_differences():
     scale = torch.tensor([0.7, 2.0], dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(logdet_identity_plus, (gram, scale))
     assert torch.autograd.gradcheck(lambda g: logdet_identity_plus(g, 1.5), (gram,))
+    one = torch.tensor(0.9, dtype=torch.float64, requires_grad=True)  # 0-d, batched gram
+    assert torch.autograd.gradcheck(logdet_identity_plus, (gram, one))
 
 
 def test_weighted_grams_equal_the_explicit_sums():

@@ -28,6 +28,33 @@ def test_batches_on_a_device_are_slices_of_one_placed_permutation():
     assert sorted(torch.cat(got).tolist()) == list(range(10))
 
 
+class _FakeSync:
+    """Rank 1 of 2 sharding every batch, without a process group."""
+
+    shard_batches, world = True, 2
+
+    def shard_slice(self, n: int) -> slice:
+        from deepclust.distributed import share_slice
+
+        return share_slice(n, 1, self.world)
+
+
+def test_sharded_batches_are_the_ranks_slices_of_the_global_batch():
+    plain, sharded = _loop(), _loop()
+    sharded.sync = _FakeSync()
+    whole = list(plain.batches(9, 4))  # 4, 4, 1 rows
+    got = []
+    for idx in sharded.batches(9, 4, device=torch.device("meta")):
+        assert idx.device.type == "meta"
+        got.append((sharded.host_batch.clone(), sharded.global_batch.clone(),
+                    sharded.placed_global_batch))  # fmt: skip
+    assert len(got) == 2  # the last batch of one row cannot be shared: skipped
+    for full, (mine, global_rows, placed) in zip(whole[:2], got, strict=True):
+        torch.testing.assert_close(global_rows, full[:4], rtol=0, atol=0)
+        torch.testing.assert_close(mine, full[2:4], rtol=0, atol=0)  # rank 1's half
+        assert placed.device.type == "meta" and len(placed) == len(global_rows)
+
+
 def test_batches_on_the_cpu_are_the_host_batches():
     a = list(_loop().batches(9, 4, drop_last=True))
     b = list(_loop().batches(9, 4, drop_last=True, device=torch.device("cpu")))
@@ -95,5 +122,20 @@ def test_an_estimator_trains_with_compiled_networks(tmp_path):
     a = [r.get("loss", r.get("kl")) for r in eager.history_]
     b = [r.get("loss", r.get("kl")) for r in est.history_]
     np.testing.assert_allclose(b, a, rtol=1e-3)  # the same training, up to float order
-    path = est.save(tmp_path / "idec.pt")  # nothing compiled is left on the modules
+    for net in (est.autoencoder_, est.clustering_):
+        assert all("forward" not in vars(m) for m in net.modules())  # wrappers removed
+    path = est.save(tmp_path / "idec.pt")
     np.testing.assert_array_equal(IDEC.load(path).predict(X), est.predict(X))
+
+
+def test_clustergan_trains_with_compiled_networks_but_an_eager_critic():
+    # the gradient penalty differentiates the critic twice, which compiled code cannot
+    import numpy as np
+    from sklearn.datasets import make_blobs
+
+    from deepclust import ClusterGAN
+
+    X = make_blobs(64, n_features=4, centers=2, random_state=0)[0].astype(np.float32)
+    est = ClusterGAN(2, iterations=4, batch_size=16, random_state=0, device="cpu",
+                     compile_networks=True).fit(X)  # fmt: skip
+    assert est.critic_.eager_only and len(set(est.labels_.tolist())) >= 1

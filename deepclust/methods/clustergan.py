@@ -201,6 +201,7 @@ class ClusterGAN(DeepClusterer):
         d, h, k, nd = self.n_features_, int(self.hidden), self.n_clusters, int(self.noise_dim)
         self.generator_ = _leaky_mlp([nd + k, h, h, d], batch_norm=True).to(self.device_)
         self.critic_ = _leaky_mlp([d, h, h, 1]).to(self.device_)
+        self.critic_.eager_only = True  # its gradient penalty differentiates twice
         self.encoder_ = ClusterGANEncoder(d, h, nd, k).to(self.device_)
 
     def _fit(self, X: np.ndarray) -> None:

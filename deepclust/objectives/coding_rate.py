@@ -18,6 +18,7 @@ the NaN a general ``logdet`` gives on a matrix that rounding left a hair indefin
 from __future__ import annotations
 
 import torch
+from torch.autograd.function import once_differentiable
 
 from ..precision import in_float32
 
@@ -37,6 +38,7 @@ class _LogdetIdentityPlus(torch.autograd.Function):
         return 2.0 * torch.log(torch.diagonal(chol, dim1=-2, dim2=-1)).sum(-1)
 
     @staticmethod
+    @once_differentiable  # the saved factor is detached: no second derivative
     def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:  # noqa: ANN001
         chol, sym, scale = ctx.saved_tensors
         inverse = torch.cholesky_inverse(chol) * grad[..., None, None]  # d/dA, times grad
