@@ -26,14 +26,10 @@ peak memory. ``--quick`` is a CPU rehearsal (tests use it on a tiny CIFAR-format
 from __future__ import annotations
 
 import argparse
-import json
-import platform
-import time
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import torch
+from gpu_protocol import default_precision, in_process_group, timed_fit, write_report
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
@@ -73,7 +69,7 @@ def dataset(args: argparse.Namespace) -> Any:
 def estimator(args: argparse.Namespace, ds: Any) -> Any:
     from deepclust import MLC
 
-    precision = args.precision or ("bf16" if on_cuda(args.device) else "fp32")
+    precision = default_precision(args.precision, args.device)
     epochs = args.epochs if args.epochs == "auto" else int(args.epochs)
     network: dict[str, Any] = {"backbone": "resnet18"}  # the paper's, CIFAR variant
     if args.quick:  # the small CNN and tiny heads: seconds on a CPU
@@ -85,63 +81,20 @@ def estimator(args: argparse.Namespace, ds: Any) -> Any:
                compile_networks=args.compile, random_state=args.seed, **network)  # fmt: skip
 
 
-def on_cuda(device: str) -> bool:
-    """Whether ``device`` (``"auto"`` picks CUDA when present) is a CUDA device."""
-    return device.startswith("cuda") or (device == "auto" and torch.cuda.is_available())
-
-
-def stage_epochs(history: list[dict[str, Any]]) -> dict[str, list[float]]:
-    out: dict[str, list[float]] = {}
-    for r in history:
-        out.setdefault(r["stage"], []).append(round(r["seconds"], 2))
-    return out
-
-
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    from deepclust.distributed import init_from_environment
-
     args = parse(argv)
-    created = init_from_environment()  # under torchrun: nccl on GPUs, gloo on CPUs
-    try:
-        return run(args)
-    finally:
-        if created:
-            torch.distributed.destroy_process_group()
+    return in_process_group(lambda: run(args))
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from deepclust.distributed import is_distributed
-    from deepclust.metrics import external_metrics
-
     ds = dataset(args)
     est = estimator(args, ds)
-    cuda = on_cuda(args.device)
-    if cuda:
-        torch.cuda.reset_peak_memory_stats()
-    tic = time.perf_counter()
-    est.fit(ds.X)
-    seconds = time.perf_counter() - tic
-    report = {
-        "data": args.data, "label_set": args.label_set, "n_samples": int(len(ds.X)),
-        "seed": args.seed, "fit_seconds": round(seconds, 1),
-        "epoch_seconds": stage_epochs(est.history_),
-        **{k: round(v, 4) for k, v in external_metrics(ds.y, est.labels_).items()
-           if k in ("acc", "nmi", "ari")},
-        "device": str(est.device_), "precision": est.precision, "compiled": args.compile,
-        "gpu": torch.cuda.get_device_name(0) if cuda else None,
-        "peak_gpu_mb": round(torch.cuda.max_memory_allocated() / 2**20) if cuda else None,
-        "ranks": torch.distributed.get_world_size() if is_distributed() else 1,
-        "settings": {"init_epochs": args.init_epochs, "epochs": est.epochs,
-                     "batch_size": args.batch_size, "init_from": args.init_from},
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": platform.platform(), "torch": torch.__version__,
-    }  # fmt: skip
-    if not is_distributed() or torch.distributed.get_rank() == 0:
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / f"mlc-seed{args.seed}.json").write_text(json.dumps(report, indent=1))
-        if args.save_init:
-            est.save(args.out / f"mlc-seed{args.seed}.pt")
-        print(json.dumps({k: report[k] for k in ("acc", "nmi", "fit_seconds")}), flush=True)
+    report = {"data": args.data, "label_set": args.label_set, "seed": args.seed,
+              **timed_fit(est, ds.X, ds.y, args.device),
+              "settings": {"init_epochs": args.init_epochs, "epochs": est.epochs,
+                           "batch_size": args.batch_size, "init_from": args.init_from}}  # fmt: skip
+    if write_report(report, args.out / f"mlc-seed{args.seed}.json") and args.save_init:
+        est.save(args.out / f"mlc-seed{args.seed}.pt")
     return report
 
 
