@@ -169,3 +169,21 @@ def test_mixed_precision_is_only_used_on_cuda():
     assert isinstance(est._autocast(), torch.autocast)
     est.amp = False
     assert isinstance(est._autocast(), contextlib.nullcontext)
+
+
+def test_the_cli_runs_mlc_on_images_and_on_a_feature_table(tmp_path, capsys):
+    from deepclust.cli import main
+
+    tiny = []
+    for item in ("init_epochs=1", "epochs=1", "dim=4", "head_hidden=[8]", "device=cpu"):
+        tiny += ["--set", item]
+    out = tmp_path / "images"  # the digits: 8 x 8 grey images, the small CNN
+    assert main(["run", "mlc", "--data", "digits", "--out", str(out), *tiny]) == 0
+    assert np.load(out / "labels.npy").shape == (1797,)
+    assert (out / "cosine_similarity.png").stat().st_size > 1000
+    table = tmp_path / "features.npy"  # frozen-feature mode: the heads on the vectors
+    np.save(table, np.random.default_rng(0).normal(size=(60, 5)).astype(np.float32))
+    out = tmp_path / "table"
+    args = ["run", "mlc", "--data", f"npy:{table}", "--n-clusters", "3", "--out", str(out)]
+    assert main([*args, *tiny, "--set", "backbone_hidden=[]"]) == 0
+    assert np.load(out / "labels.npy").shape == (60,)
