@@ -22,10 +22,15 @@ checkpoint is chosen by labels). ``--quick`` is a CPU rehearsal on a tiny networ
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
-from gpu_protocol import default_precision, in_process_group, timed_fit, write_report
+from gpu_protocol import (
+    add_run_options,
+    default_precision,
+    in_process_group,
+    timed_fit,
+    write_report,
+)
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
@@ -34,14 +39,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--split", default="train+test", help="the paper's 13,000 images")
     p.add_argument("--epochs", type=int, default=1, help="passes of Algorithm 1 (the budget)")
     p.add_argument("--outer-batch", type=int, default=1000, help="M (the paper's 1,000)")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--precision", choices=("fp32", "bf16", "fp16"), default=None,
-                   help="default: bf16 on CUDA, fp32 elsewhere")  # fmt: skip
-    p.add_argument("--compile", action="store_true", help="torch.compile the networks")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--quick", action="store_true",
-                   help="CPU rehearsal: a tiny network, one epoch, one pass")  # fmt: skip
+    add_run_options(p, quick="a tiny network, one epoch, one pass")
     args = p.parse_args(argv)
     if args.quick:
         args.epochs, args.device = 1, "cpu"

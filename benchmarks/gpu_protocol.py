@@ -4,6 +4,7 @@ common fields of the JSON report. Only rank 0 writes."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import platform
 import time
@@ -13,6 +14,18 @@ from pathlib import Path
 from typing import Any
 
 import torch
+
+
+def add_run_options(p: argparse.ArgumentParser, quick: str) -> None:
+    """The options every protocol script shares: device, precision, compile, seed, out,
+    and ``--quick`` (a CPU rehearsal, described by ``quick``)."""
+    p.add_argument("--device", default="auto")
+    p.add_argument("--precision", choices=("fp32", "bf16", "fp16"), default=None,
+                   help="default: bf16 on CUDA, fp32 elsewhere")  # fmt: skip
+    p.add_argument("--compile", action="store_true", help="torch.compile the networks")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--quick", action="store_true", help=f"CPU rehearsal: {quick}")
 
 
 def on_cuda(device: str) -> bool:

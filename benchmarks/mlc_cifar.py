@@ -26,10 +26,15 @@ peak memory. ``--quick`` is a CPU rehearsal (tests use it on a tiny CIFAR-format
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
-from gpu_protocol import default_precision, in_process_group, timed_fit, write_report
+from gpu_protocol import (
+    add_run_options,
+    default_precision,
+    in_process_group,
+    timed_fit,
+    write_report,
+)
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
@@ -41,16 +46,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--init-epochs", type=int, default=1000, help="TCR epochs (paper: 1000)")
     p.add_argument("--epochs", default="auto", help="MLC epochs (default: about 1,000 steps)")
     p.add_argument("--batch-size", type=int, default=1024)
-    p.add_argument("--device", default="auto")
-    p.add_argument("--precision", choices=("fp32", "bf16", "fp16"), default=None,
-                   help="default: bf16 on CUDA, fp32 elsewhere")  # fmt: skip
-    p.add_argument("--compile", action="store_true", help="torch.compile the networks")
     p.add_argument("--init-from", default=None, help="a saved MLC/NMCE: skip the TCR stage")
     p.add_argument("--save-init", action="store_true", help="save the fitted model")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--quick", action="store_true",
-                   help="CPU rehearsal: small CNN, tiny heads, one epoch a stage")  # fmt: skip
+    add_run_options(p, quick="small CNN, tiny heads, one epoch a stage")
     args = p.parse_args(argv)
     if args.quick:
         args.init_epochs, args.epochs, args.device = 1, "1", "cpu"
