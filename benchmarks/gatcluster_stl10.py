@@ -24,13 +24,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from gpu_protocol import (
-    add_run_options,
-    default_precision,
-    in_process_group,
-    timed_fit,
-    write_report,
-)
+import gpu_protocol as protocol
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
@@ -39,7 +33,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--split", default="train+test", help="the paper's 13,000 images")
     p.add_argument("--epochs", type=int, default=1, help="passes of Algorithm 1 (the budget)")
     p.add_argument("--outer-batch", type=int, default=1000, help="M (the paper's 1,000)")
-    add_run_options(p, quick="a tiny network, one epoch, one pass")
+    protocol.add_run_options(p, quick="a tiny network, one epoch, one pass")
     args = p.parse_args(argv)
     if args.quick:
         args.epochs, args.device = 1, "cpu"
@@ -54,7 +48,7 @@ def estimator(args: argparse.Namespace, k: int, image_shape: tuple[int, ...]) ->
         small = dict(widths=(4, 8, 8), feature_dim=4, passes=1, target_batch=8, batch_size=4)
     return GATCluster(k, image_shape=image_shape, epochs=args.epochs,
                       outer_batch=args.outer_batch, device=args.device,
-                      precision=default_precision(args.precision, args.device),
+                      precision=protocol.default_precision(args.precision, args.device),
                       compile_networks=args.compile, random_state=args.seed,
                       **small)  # fmt: skip
 
@@ -66,7 +60,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     k = len(ds.extra.get("class_names", ())) or len(set(ds.y.tolist()))
     est = estimator(args, k, ds.image_shape)
     report = {"data": args.data, "split": args.split, "seed": args.seed,
-              **timed_fit(est, ds.X, ds.y, args.device)}  # fmt: skip
+              **protocol.timed_fit(est, ds.X, ds.y, args.device)}  # fmt: skip
     n_outer = -(-len(ds.X) // est.outer_batch_)
     report["outer_batches_per_epoch"] = n_outer
     report["seconds_per_outer_batch"] = [
@@ -74,14 +68,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     ]
     report["settings"] = {"epochs": args.epochs, "outer_batch": est.outer_batch_,
                           "passes": est.passes, "batch_size": est.batch_size}  # fmt: skip
-    if write_report(report, args.out / f"gatcluster-seed{args.seed}.json"):
+    if protocol.write_report(report, args.out / f"gatcluster-seed{args.seed}.json"):
         est.write_figures(args.out, ds)
     return report
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse(argv)
-    return in_process_group(lambda: run(args))
+    return protocol.in_process_group(lambda: run(args))
 
 
 if __name__ == "__main__":

@@ -28,13 +28,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from gpu_protocol import (
-    add_run_options,
-    default_precision,
-    in_process_group,
-    timed_fit,
-    write_report,
-)
+import gpu_protocol as protocol
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
@@ -48,7 +42,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--batch-size", type=int, default=1024)
     p.add_argument("--init-from", default=None, help="a saved MLC/NMCE: skip the TCR stage")
     p.add_argument("--save-init", action="store_true", help="save the fitted model")
-    add_run_options(p, quick="small CNN, tiny heads, one epoch a stage")
+    protocol.add_run_options(p, quick="small CNN, tiny heads, one epoch a stage")
     args = p.parse_args(argv)
     if args.quick:
         args.init_epochs, args.epochs, args.device = 1, "1", "cpu"
@@ -67,7 +61,7 @@ def dataset(args: argparse.Namespace) -> Any:
 def estimator(args: argparse.Namespace, ds: Any) -> Any:
     from deepclust import MLC
 
-    precision = default_precision(args.precision, args.device)
+    precision = protocol.default_precision(args.precision, args.device)
     epochs = args.epochs if args.epochs == "auto" else int(args.epochs)
     network: dict[str, Any] = {"backbone": "resnet18"}  # the paper's, CIFAR variant
     if args.quick:  # the small CNN and tiny heads: seconds on a CPU
@@ -81,17 +75,17 @@ def estimator(args: argparse.Namespace, ds: Any) -> Any:
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse(argv)
-    return in_process_group(lambda: run(args))
+    return protocol.in_process_group(lambda: run(args))
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     ds = dataset(args)
     est = estimator(args, ds)
     report = {"data": args.data, "label_set": args.label_set, "seed": args.seed,
-              **timed_fit(est, ds.X, ds.y, args.device),
+              **protocol.timed_fit(est, ds.X, ds.y, args.device),
               "settings": {"init_epochs": args.init_epochs, "epochs": est.epochs,
                            "batch_size": args.batch_size, "init_from": args.init_from}}  # fmt: skip
-    if write_report(report, args.out / f"mlc-seed{args.seed}.json") and args.save_init:
+    if protocol.write_report(report, args.out / f"mlc-seed{args.seed}.json") and args.save_init:
         est.save(args.out / f"mlc-seed{args.seed}.pt")
     return report
 
