@@ -111,7 +111,8 @@ def main() -> None:
                 est.classifier_.train()
                 return out
             if args.method in IMAGE_METHODS:
-                return est._label_features(est._as_tensor(est._scaled(ds.X))).argmax(1).numpy()
+                rows = est._as_tensor(est._scaled(ds.X))
+                return est._label_features(rows).argmax(1).cpu().numpy()
             if hasattr(est, "_posterior"):
                 return est._posterior(data).argmax(1).cpu().numpy()
             return est.clustering_(est._embed(data)).argmax(1).cpu().numpy()

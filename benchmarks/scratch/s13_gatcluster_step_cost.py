@@ -4,7 +4,8 @@
 
 For each (input side, widths): the seconds of one fit of one outer batch of M = 500 random
 images with 1 and with 3 passes of step two (sub-batches of 32). (t3 - t1) / 2 is one
-pass (15 steps); t1 minus that is step one + the transform + set-up. No labels, no scores.
+pass (15 steps); t1 minus that is step one, the transform, set-up and the final
+labelling of the 500 images. No labels, no scores.
 """
 
 from __future__ import annotations
